@@ -1,0 +1,32 @@
+"""The one exception family of sand_gui.
+
+Every problem a user can cause (a bad file, workbook, bundle or device) is raised as a
+``SandError`` whose message is one sentence naming the thing and the reason, so that the
+CLI and the application can show ``str(err)`` and never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SandError(Exception):
+    """Base class: ``str(err)`` is a complete, user-facing sentence."""
+
+
+class AudioError(SandError):
+    """A recording cannot be used (unreadable, empty, silent, too short, ...)."""
+
+
+class BundleError(SandError):
+    """A model bundle is missing, truncated, tampered with or incompatible."""
+
+
+class DatasetError(SandError):
+    """A dataset folder, workbook or manifest is missing or malformed."""
+
+
+class DeviceError(SandError):
+    """A compute or audio device cannot be used."""
+
+
+class UsageError(SandError):
+    """The command line or a call asks for something that does not make sense."""

@@ -1,0 +1,184 @@
+"""analyze(recordings, classifier) -> AnalysisResult: the whole assessment in one call.
+
+load (audio) -> trim (VAD) -> features -> network -> per-task vote -> final class.
+Each task is judged on its own: a bad recording is reported in its row, not fatal; only
+when no task is valid is there no verdict. Results are plain dataclasses with a JSON form
+(the schema the README documents and ``sand-gui analyze --json`` prints).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .audio import load_recording
+from .errors import SandError
+from .features import PreparedInput, prepare_input
+from .tasks import TASK_IDS, get_task
+from .vad import VoicedRange
+from .votes import Verdict, majority_vote, task_vote
+
+MIN_TASKS_FOR_VERDICT = 5  # fewer usable tasks: "recording quality too low for a verdict"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class TaskResult:
+    task: str
+    file: str
+    predicted_class: int | None = None
+    probabilities: dict[int, float] | None = None
+    trimmed_seconds: float | None = None
+    voiced: VoicedRange | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.probabilities is not None
+
+    @property
+    def confidence(self) -> float | None:
+        return max(self.probabilities.values()) if self.probabilities else None
+
+
+@dataclass
+class AnalysisResult:
+    tasks: list[TaskResult]
+    verdict: Verdict | None
+    final_label: str | None
+    model: dict  # name, architecture, training data, synthetic, checksum
+    device: str
+    device_note: str
+    elapsed_ms: float
+    missing_tasks: list[str] = field(default_factory=list)
+
+    @property
+    def n_valid(self) -> int:
+        return sum(t.ok for t in self.tasks)
+
+    @property
+    def quality_ok(self) -> bool:
+        return self.verdict is not None and self.n_valid >= MIN_TASKS_FOR_VERDICT
+
+    @property
+    def quality_message(self) -> str:
+        """Empty when enough tasks are usable; else what to redo."""
+        if self.quality_ok:
+            return ""
+        redo = [t.task for t in self.tasks if not t.ok] + self.missing_tasks
+        return (
+            f"Recording quality too low for a verdict: {self.n_valid} of {len(TASK_IDS)} tasks usable, "
+            f"at least {MIN_TASKS_FOR_VERDICT} needed. Redo: {', '.join(redo)}."
+        )
+
+    def to_dict(self) -> dict:
+        v = self.verdict
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tasks": [
+                {
+                    "task": t.task, "file": t.file, "class": t.predicted_class,
+                    "probabilities": {str(k): round(p, 6) for k, p in t.probabilities.items()} if t.probabilities else None,
+                    "trimmed_seconds": None if t.trimmed_seconds is None else round(t.trimmed_seconds, 3),
+                    "voiced_samples": None if t.voiced is None else [t.voiced.start, t.voiced.stop],
+                    "warnings": t.warnings, "error": t.error,
+                }
+                for t in self.tasks
+            ],
+            "missing_tasks": self.missing_tasks,
+            "votes": None if v is None else {str(k): n for k, n in v.votes.items()},
+            "final_class": None if v is None else v.final_class,
+            "final_label": self.final_label,
+            "vote_summary": None if v is None else v.summary,
+            "tie_broken": None if v is None else v.tie_broken,
+            "tie_rule": None if v is None else v.rule,
+            "quality_ok": self.quality_ok,
+            "quality_message": self.quality_message,
+            "model": self.model,
+            "device": self.device,
+            "device_note": self.device_note,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+        }
+
+
+def prepare_task(path: str | Path, *, task_id: str, spec, device: str = "cpu") -> tuple[PreparedInput, list[str]]:
+    """Load, trim and featurise one recording (AudioError on bad input); also its warnings."""
+    path = Path(path)
+    rec = load_recording(path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
+    prepared = prepare_input(rec.samples, spec=spec, task=get_task(task_id), name=path.name, device=device)
+    return prepared, rec.warnings
+
+
+def model_info(classifier) -> dict:
+    card = classifier.card
+    return {
+        "name": card.name, "architecture": card.architecture,
+        "training_data": card.training_data.get("description", ""),
+        "synthetic": card.synthetic, "file": classifier.bundle.path.name,
+        "sha256": classifier.bundle.file_sha256,
+    }
+
+
+def analyze(
+    recordings: Mapping[str, str | Path], classifier, *, progress: Callable[[int, int, str], None] | None = None
+) -> AnalysisResult:
+    """Assess one patient from up to eight recordings (task id -> file).
+
+    All tasks are prepared first, then the windows of every valid task go through the
+    network in one batch (one forward pass instead of eight); ``progress(i, n, task)``
+    is called before each task and once more with ``i == n`` when the model runs.
+    """
+    t0 = time.perf_counter()
+    card, spec = classifier.card, classifier.spec
+    todo = [t for t in TASK_IDS if t in recordings]
+    results, prepared = [], {}
+    for i, task_id in enumerate(todo):
+        if progress:
+            progress(i, len(todo), task_id)
+        res = TaskResult(task=task_id, file=str(recordings[task_id]))
+        try:
+            prepared[task_id], res.warnings = prepare_task(recordings[task_id], task_id=task_id, spec=spec)
+        except SandError as exc:
+            res.error = str(exc)
+        results.append(res)
+    if progress:
+        progress(len(todo), len(todo), "")
+    probs_by_task, note = _predict_all(classifier, prepared)
+    for res in results:
+        if res.task in probs_by_task:
+            p, prep = probs_by_task[res.task], prepared[res.task]
+            res.probabilities = {int(c): float(x) for c, x in zip(card.class_numbers, p)}
+            res.predicted_class = task_vote(p, card.class_numbers)
+            res.trimmed_seconds, res.voiced = prep.voiced_seconds, prep.voiced
+    verdict = majority_vote(probs_by_task, card.class_numbers) if probs_by_task else None
+    return AnalysisResult(
+        tasks=results, verdict=verdict,
+        final_label=None if verdict is None else card.label(verdict.final_class),
+        model=model_info(classifier), device=classifier.device.name,
+        device_note="; ".join(n for n in (classifier.device.note, note) if n),
+        elapsed_ms=1000 * (time.perf_counter() - t0),
+        missing_tasks=[t for t in TASK_IDS if t not in recordings],
+    )
+
+
+def _predict_all(classifier, prepared: dict[str, PreparedInput]) -> tuple[dict[str, np.ndarray], str]:
+    """Per-task probabilities from one batched forward pass over all tasks' windows."""
+    import torch
+
+    from .model import recording_probabilities
+
+    if not prepared:
+        return {}, ""
+    windows = torch.cat([p.windows for p in prepared.values()])
+    probs, note = classifier.predict(windows)
+    out, i = {}, 0
+    for task_id, p in prepared.items():
+        n = len(p.windows)
+        out[task_id] = recording_probabilities(probs[i : i + n])
+        i += n
+    return out, note
