@@ -1,6 +1,6 @@
 """Where the shipped resources (models, demo patients, icons) are, installed or not.
 
-``resources/`` at the repository root is installed as the package ``sand_gui.resources``
+``resources/`` at the repository root is installed as the package ``sand_gui._resources``
 (see ``pyproject.toml``), so the same lookup works for ``pip install .`` and a checkout.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 def resources_dir() -> Path:
     """The folder holding ``models/``, ``demo/`` and ``icons/``."""
     try:
-        return Path(str(_ir.files("sand_gui.resources")))
+        return Path(str(_ir.files("sand_gui._resources")))
     except ModuleNotFoundError:  # running from a checkout without installation
         return Path(__file__).resolve().parent.parent / "resources"
 
