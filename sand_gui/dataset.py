@@ -186,7 +186,7 @@ def collect_recordings(path: str | Path, *, patient_id: str | None = None, task:
     for f in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS):
         t = task_from_filename(f)
         if t is not None:
-            found.setdefault(t.id, f)
+            found[t.id] = f  # sorted: the latest take (``_takeNN``) wins
     if not found:
         hint = " (a SAND dataset root: pass --id)" if SandLayout.looks_like(path) else ""
         raise DatasetError(f"{path}: no audio file named after a task{hint}.")

@@ -2,7 +2,8 @@
 
 File-name rule (documented in the README): a recording belongs to task T when its file
 stem, compared case-insensitively, is ``T`` or ends with ``_T`` / ``-T`` / `` T`` (for
-example ``ID000_phonationA.wav``). The alias ``diadochokinesisPA/TA/KA`` found in some
+example ``ID000_phonationA.wav``), optionally followed by the application's take number
+(``ID000_phonationA_take02.wav``). The alias ``diadochokinesisPA/TA/KA`` found in some
 copies of the data maps to ``rhythmPA/TA/KA``. A stem naming no task, or two, is unknown.
 """
 
@@ -73,7 +74,7 @@ def get_task(task_id: str) -> Task:
 
 
 _NAMES = sorted(list(_BY_ID) + list(ALIASES), key=len, reverse=True)
-_PATTERN = re.compile(r"(?:^|[_\-\s.])(" + "|".join(_NAMES) + r")$", re.IGNORECASE)
+_PATTERN = re.compile(r"(?:^|[_\-\s.])(" + "|".join(_NAMES) + r")(?:_take\d+)?$", re.IGNORECASE)
 
 
 def task_from_filename(path: str | Path) -> Task | None:

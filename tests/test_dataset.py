@@ -80,3 +80,10 @@ def test_single_file_needs_a_task_name_or_flag(tmp_path):
     with pytest.raises(DatasetError, match="take1.wav: the file name names no task; pass --task"):
         collect_recordings(tmp_path / "take1.wav")
     assert list(collect_recordings(tmp_path / "take1.wav", task="rhythmTA")) == ["rhythmTA"]
+
+
+def test_a_session_folder_uses_the_latest_take(tmp_path):
+    for name in ("ID9_phonationA_take01.wav", "ID9_phonationA_take02.wav", "ID9_rhythmPA.wav"):
+        sf.write(tmp_path / name, vowel(1.0), 8000)
+    found = collect_recordings(tmp_path)
+    assert found["phonationA"].name == "ID9_phonationA_take02.wav" and found["rhythmPA"].name == "ID9_rhythmPA.wav"

@@ -19,6 +19,7 @@ def test_eight_tasks_with_sand_names_and_bands():
         ("ID001_diadochokinesisPA.wav", "rhythmPA", "ID001"),
         ("rhythmTA.wav", "rhythmTA", None),
         ("P-12 phonationE.ogg", "phonationE", "P-12"),
+        ("ID042_rhythmTA_take03.wav", "rhythmTA", "ID042"),
     ],
 )
 def test_task_from_filename(name, task, pid):
@@ -26,7 +27,7 @@ def test_task_from_filename(name, task, pid):
     assert patient_id_from_filename(name) == pid
 
 
-@pytest.mark.parametrize("name", ["ID000_phonationAA.wav", "notes.wav", "ID000_phonation.wav", "xphonationA.wav"])
+@pytest.mark.parametrize("name", ["ID000_phonationAA.wav", "notes.wav", "ID000_phonation.wav", "xphonationA.wav", "ID1_phonationA_take.wav"])
 def test_unknown_names_give_none(name):
     assert task_from_filename(name) is None
 

@@ -1,0 +1,414 @@
+"""Reports of one assessment: PDF for the clinician, JSON and CSV for records and research.
+
+All three carry the same content: the analysis exactly as ``sand-gui analyze --json`` prints
+it (``AnalysisResult.to_dict()``), the session (pseudonymous ID, date, age, sex, takes) and
+provenance (application version, model bundle checksum, SHA-256 of every recording), so a
+report can always be traced to the audio and the model that produced it.
+
+Quality before verdict: when ``result.quality_ok`` is False the PDF and the CSV show
+``result.quality_message`` where the final class would be.
+
+The PDF is drawn with matplotlib ``Figure`` + ``PdfPages`` (no pyplot, no Qt), with the
+drawing functions of ``plots``. Every file is written atomically (``.part`` + rename).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import platform
+import textwrap
+from pathlib import Path
+
+from . import __version__
+from .classes import CLASS_NUMBERS, get_class
+from .session import Session, write_atomic
+from .tasks import TASK_IDS, get_task, patient_id_from_filename
+
+REPORT_FORMAT = "sand_gui.report"
+REPORT_VERSION = 1
+DISCLAIMER = (
+    "Research tool, not a diagnosis. This result comes from a research prototype for the SAND "
+    "challenge (Task 1); it is not a medical device and must not be used on its own for diagnosis "
+    "or treatment decisions. Interpret it only with a clinical assessment."
+)
+SYNTHETIC_BANNER = (
+    "DEMONSTRATION MODEL: trained on SYNTHETIC speech, not on patients. "
+    "This result says nothing about this patient."
+)
+A4 = (8.27, 11.69)  # inches, portrait
+MONO = "DejaVu Sans Mono"
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_entry(path: Path, **extra) -> dict:
+    path = Path(path)
+    entry = dict(extra, file=str(path), sha256=None, bytes=None)
+    if path.is_file():
+        entry["sha256"] = sha256_file(path)
+        entry["bytes"] = path.stat().st_size
+    return entry
+
+
+def provenance(result, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
+    """Where the result came from: app version, bundle SHA-256, SHA-256 of every recording.
+
+    ``recordings`` lists the analysed files; with a session, ``session_files`` lists every
+    take and loaded file of it (older takes included). Without ``bundle_path`` the bundle's
+    checksum is the one the classifier verified when loading (``result.model["sha256"]``).
+    """
+    if bundle_path is not None and Path(bundle_path).is_file():
+        bundle = {"file": Path(bundle_path).name, "sha256": sha256_file(bundle_path)}
+    else:
+        bundle = {"file": result.model.get("file"), "sha256": result.model.get("sha256")}
+    out = {
+        "application": "sand_gui", "app_version": __version__,
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "platform": platform.platform(),
+        "bundle": bundle,
+        "recordings": [_file_entry(Path(t.file), task=t.task) for t in result.tasks],
+    }
+    if session is not None:
+        out["session_files"] = [_file_entry(p) for p in session.files()]
+    return out
+
+
+def report_dict(result, *, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
+    """The JSON report: ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``."""
+    return {
+        "format": REPORT_FORMAT, "format_version": REPORT_VERSION,
+        "analysis": result.to_dict(),
+        "session": None if session is None else session.to_dict(),
+        "provenance": provenance(result, session, bundle_path),
+    }
+
+
+def write_json(path, result, *, session: Session | None = None, bundle_path=None) -> Path:
+    """Same content as ``sand-gui analyze --json`` (under ``analysis``) + session + provenance."""
+    return write_atomic(Path(path), json.dumps(report_dict(result, session=session, bundle_path=bundle_path), indent=2))
+
+
+def _class_numbers(result) -> list[int]:
+    for t in result.tasks:
+        if t.probabilities:
+            return sorted(int(c) for c in t.probabilities)
+    return list(CLASS_NUMBERS)
+
+
+def _patient(result, session: Session | None) -> tuple[str, str]:
+    """(patient ID, date) from the session, else from the file names and today."""
+    if session is not None:
+        return session.patient_id, session.date
+    ids = {patient_id_from_filename(t.file) for t in result.tasks} - {None}
+    return (ids.pop() if len(ids) == 1 else "-"), _dt.date.today().isoformat()
+
+
+CSV_COLUMNS = ("patient_id", "date", "task", "file", "sha256", "class", "label")
+
+
+def write_csv(path, result, *, session: Session | None = None, bundle_path=None) -> Path:
+    """One row per task (all eight; missing ones say so), then a ``final`` row.
+
+    Columns: patient_id, date, task, file, sha256, class, label, p1..p5, seconds (voiced),
+    warnings, error. The final row holds the final class (empty when quality is too low, with
+    ``quality_message`` under error), the mean probabilities, the vote summary under warnings,
+    and the model bundle with its checksum under file / sha256.
+    """
+    d = result.to_dict()
+    prov = provenance(result, session, bundle_path)
+    pid, date = _patient(result, session)
+    classes = _class_numbers(result)
+    sha = {r["task"]: r["sha256"] for r in prov["recordings"]}
+    header = list(CSV_COLUMNS) + [f"p{c}" for c in classes] + ["seconds", "warnings", "error"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    rows = {t["task"]: t for t in d["tasks"]}
+    for task_id in TASK_IDS:
+        t = rows.get(task_id)
+        if t is None:
+            w.writerow([pid, date, task_id, "", "", "", ""] + [""] * len(classes) + ["", "", "missing"])
+            continue
+        probs = t["probabilities"] or {}
+        w.writerow(
+            [pid, date, task_id, t["file"], sha.get(task_id) or "", t["class"] or "", ""]
+            + [probs.get(str(c), "") for c in classes]
+            + ["" if t["trimmed_seconds"] is None else t["trimmed_seconds"], "; ".join(t["warnings"]), t["error"] or ""]
+        )
+    v = result.verdict
+    mean = v.mean_probabilities if v is not None else {}
+    summary = "" if v is None else v.summary
+    w.writerow(
+        [pid, date, "final", prov["bundle"]["file"] or "", prov["bundle"]["sha256"] or "",
+         d["final_class"] if result.quality_ok else "", d["final_label"] if result.quality_ok else ""]
+        + [round(mean[c], 6) if c in mean else "" for c in classes]
+        + ["", summary, d["quality_message"]]
+    )
+    return write_atomic(Path(path), buf.getvalue())
+
+
+def task_spectrograms(result, spec) -> dict:
+    """Mel dB [shape=(n_mels, t)] of the voiced part of each usable recording, as the model saw it."""
+    import torch
+
+    from .audio import load_recording
+    from .features import mel_db
+
+    out = {}
+    for t in result.tasks:
+        if not t.ok or t.voiced is None:
+            continue
+        rec = load_recording(t.file, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
+        wave = torch.from_numpy(rec.samples[t.voiced.start : t.voiced.stop].copy())
+        out[t.task] = mel_db(wave, spec=spec, family=get_task(t.task).family).numpy()
+    return out
+
+
+# --- PDF ------------------------------------------------------------------------------------
+class _Page:
+    """An A4 figure with a text cursor measured in inches from the top."""
+
+    def __init__(self, number: int, total: int):
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=A4)
+        self.y = 0.6
+        self.left = 0.7
+        self.width = A4[0] - 2 * self.left
+        _footer(self.fig, number, total)
+
+    def _fy(self, y: float) -> float:
+        return 1 - y / A4[1]
+
+    def text(self, s: str, *, size: float = 9.5, gap: float = 0.06, x: float | None = None, **kw) -> None:
+        lines = s.count("\n") + 1
+        self.fig.text((x if x is not None else self.left) / A4[0], self._fy(self.y), s, fontsize=size, va="top", **kw)
+        self.y += lines * size * 1.35 / 72 + gap
+
+    def wrapped(self, s: str, *, size: float = 9.5, **kw) -> None:
+        self.text(_fill(s, width_in=self.width, size=size), size=size, **kw)
+
+    def box(self, s: str, *, face: str, edge: str, color: str = "black", size: float = 10, weight: str = "bold") -> None:
+        from matplotlib.patches import FancyBboxPatch
+
+        text = _fill(s, width_in=self.width - 0.3, size=size, weight=weight)
+        lines = text.count("\n") + 1
+        height = lines * size * 1.35 / 72 + 0.16
+        self.fig.patches.append(FancyBboxPatch(
+            (self.left / A4[0], self._fy(self.y + height)), self.width / A4[0], height / A4[1],
+            boxstyle="round,pad=0.004", transform=self.fig.transFigure, facecolor=face, edgecolor=edge, linewidth=1.2,
+        ))
+        self.fig.text((self.left + 0.12) / A4[0], self._fy(self.y + 0.08), text, fontsize=size, va="top", weight=weight, color=color)
+        self.y += height + 0.15
+
+    def axes(self, height: float, *, left: float = 0.0, width: float | None = None):
+        w = self.width - left if width is None else width
+        ax = self.fig.add_axes(((self.left + left) / A4[0], self._fy(self.y + height), w / A4[0], height / A4[1]))
+        self.y += height
+        return ax
+
+    def rule(self) -> None:
+        self.fig.add_artist(_hline(self.fig, self._fy(self.y), self.left / A4[0], (self.left + self.width) / A4[0]))
+        self.y += 0.12
+
+
+def _fill(s: str, *, width_in: float, size: float, weight: str = "normal") -> str:
+    """Wrap ``s`` into lines that fit ``width_in`` inches, measuring the real glyph widths."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(family="DejaVu Sans", size=size, weight=weight)
+    lines, line = [], ""
+    for word in s.split():
+        trial = f"{line} {word}".strip()
+        if line and text_to_path.get_text_width_height_descent(trial, font, ismath=False)[0] > width_in * 72:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return "\n".join(lines + [line])
+
+
+def _hline(fig, y, x0, x1):
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], transform=fig.transFigure, color="#999999", linewidth=0.6)
+
+
+def _footer(fig, number: int, total: int) -> None:
+    fig.text(0.7 / A4[0], 0.55 / A4[1], _fill(DISCLAIMER, width_in=A4[0] - 1.4, size=7), fontsize=7, color="#444444", va="bottom")
+    fig.text(1 - 0.7 / A4[0], 0.3 / A4[1], f"page {number} of {total}", fontsize=7, color="#444444", ha="right")
+
+
+def _clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _page_summary(page: _Page, result, session: Session | None, pid: str, date: str) -> None:
+    page.text("Dysarthria severity assessment (SAND Task 1)", size=16, weight="bold")
+    page.text("Research tool - not a diagnosis", size=10, color="#444444", gap=0.12)
+    if result.model.get("synthetic", True):
+        page.box(SYNTHETIC_BANNER, face="#c62828", edge="#8e0000", color="white", size=10.5)
+    info = f"Patient ID: {pid}     Session date: {date}"
+    if session is not None:
+        info += f"     Age: {session.age if session.age is not None else '-'}     Sex: {session.sex or '-'}"
+    page.text(info, size=11, weight="bold", gap=0.04)
+    page.text(f"Report generated {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC  |  sand_gui {__version__}", size=8.5, color="#444444", gap=0.15)
+    v = result.verdict
+    if result.quality_ok:
+        meaning = get_class(v.final_class).meaning if v.final_class in CLASS_NUMBERS else ""
+        page.box(f"Final class {v.final_class}: {result.final_label}", face="#e3f2fd", edge="#1565c0", size=14)
+        page.y -= 0.05
+        page.text(f"Meaning: {meaning}", size=10)
+        page.text(f"Vote: {v.summary.split(' (tie')[0]}", size=10)
+        if v.tie_broken:
+            page.wrapped(f"Tie between classes {', '.join(map(str, v.tied_classes))}: {v.rule}.", size=10)
+    else:
+        page.box("No verdict. " + result.quality_message, face="#fff3e0", edge="#ef6c00", size=11)
+    page.y += 0.12
+    page.text("Votes: each task's class probabilities; its vote is framed", size=10, weight="bold", gap=0.02)
+    page.y += 0.45  # room for the column labels drawn above the matrix
+    from .plots import plot_vote_matrix
+
+    ax = page.axes(3.0, left=1.0, width=page.width - 1.0)
+    plot_vote_matrix(ax, result)
+    page.y += 0.3
+    _task_table(page, result)
+
+
+def _task_table(page: _Page, result) -> None:
+    cols = [(0.0, "task"), (0.95, "file"), (2.95, "voiced s"), (3.55, "vote"), (3.95, "conf."), (4.4, "notes")]
+    x0 = page.left
+    y = page.y
+    for x, h in cols:
+        page.fig.text((x0 + x) / A4[0], page._fy(y), h, fontsize=8, weight="bold", va="top")
+    page.y += 0.2
+    page.rule()
+    rows = {t.task: t for t in result.tasks}
+    for task_id in TASK_IDS:
+        t = rows.get(task_id)
+        if t is None:
+            cells = [task_id, "-", "", "", "", "missing"]
+        elif t.ok:
+            cells = [task_id, _clip(Path(t.file).name, 34), f"{t.trimmed_seconds:.2f}", str(t.predicted_class),
+                     f"{t.confidence:.2f}", "; ".join(t.warnings)]
+        else:
+            cells = [task_id, _clip(Path(t.file).name, 34), "", "-", "", "REJECTED: " + (t.error or "")]
+        notes = _fill(cells[-1], width_in=A4[0] - 2 * page.left - cols[-1][0] - 0.05, size=7.5).split("\n")[:3]
+        for (x, _), c in zip(cols[:-1], cells[:-1]):
+            page.fig.text((x0 + x) / A4[0], page._fy(page.y), c, fontsize=8, va="top")
+        page.fig.text((x0 + cols[-1][0]) / A4[0], page._fy(page.y), "\n".join(notes), fontsize=7.5, va="top",
+                      color="#b71c1c" if t is not None and not t.ok else "black")
+        page.y += max(1, len(notes)) * 8 * 1.3 / 72 + 0.06
+
+
+def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
+    from .plots import plot_spectrogram
+
+    page.text("Spectrograms of the voiced part of each recording", size=13, weight="bold", gap=0.02)
+    page.text("mel power in dB, as the model sees it (x: seconds, y: Hz on a mel scale)", size=9, color="#444444", gap=0.2)
+    rows = {t.task: t for t in result.tasks}
+    h, gap = 1.75, 0.55
+    top = page.y
+    colw = (page.width - 0.5) / 2
+    for i, task_id in enumerate(TASK_IDS):
+        r, c = divmod(i, 2)
+        page.y = top + r * (h + gap)
+        ax = page.axes(h, left=0.45 + c * (colw + 0.35), width=colw - 0.3)
+        t = rows.get(task_id)
+        name = get_task(task_id).name
+        if task_id in mels and spec is not None:
+            title = f"{task_id} ({name}): vote {t.predicted_class}, conf. {t.confidence:.2f}"
+            plot_spectrogram(ax, mels[task_id], spec=spec, family=get_task(task_id).family, title=title)
+            ax.title.set_fontsize(8.5)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.label.set_fontsize(7.5)
+            ax.yaxis.label.set_fontsize(7.5)
+        else:
+            why = "missing" if t is None else ("rejected: " + (t.error or "")) if not t.ok else "spectrogram not available"
+            ax.set_axis_off()
+            ax.set_title(f"{task_id} ({name})", fontsize=8.5)
+            ax.text(0.5, 0.5, textwrap.fill(why, 45), ha="center", va="center", fontsize=8, color="#b71c1c", transform=ax.transAxes)
+
+
+def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -> None:
+    m = result.model
+    page.text("Model", size=13, weight="bold", gap=0.08)
+    page.text(f"Name: {m.get('name')}   Architecture: {m.get('architecture')}", size=9.5)
+    page.wrapped(f"Training data: {m.get('training_data') or 'not stated'}", size=9.5)
+    page.text("Trained on synthetic speech: " + ("YES (demonstration only)" if m.get("synthetic", True) else "no"), size=9.5,
+              color="#c62828" if m.get("synthetic", True) else "black")
+    page.text(f"Bundle file: {prov['bundle']['file']}", size=9.5, gap=0.02)
+    page.text(f"Bundle SHA-256: {prov['bundle']['sha256']}", size=8, family=MONO)
+    device = result.device + (f" ({result.device_note})" if result.device_note else "")
+    page.wrapped(f"Computed on: {device}; analysis took {result.elapsed_ms / 1000:.1f} s", size=9.5)
+    page.y += 0.15
+    page.text("Provenance", size=13, weight="bold", gap=0.08)
+    page.text(f"Application: sand_gui {prov['app_version']}   Python {prov['python']}   {prov['platform']}", size=8.5)
+    page.text(f"Generated at (UTC): {prov['generated_at']}", size=8.5)
+    if session is not None:
+        page.text(f"Session folder: {_clip(str(session.folder), 100)}", size=8.5)
+    page.y += 0.1
+    page.text("SHA-256 of the analysed recordings", size=10, weight="bold", gap=0.06)
+    for r in prov["recordings"]:
+        page.text(f"{r['task']:<11} {_clip(Path(r['file']).name, 60)}", size=8, family=MONO, gap=0.0)
+        page.text(f"{'':<11} {r['sha256'] or 'file not found'}", size=8, family=MONO, gap=0.05)
+    others = [f for f in prov.get("session_files", []) if f["file"] not in {r["file"] for r in prov["recordings"]}]
+    if others:
+        page.y += 0.1
+        page.text("Other takes in the session (not analysed)", size=10, weight="bold", gap=0.06)
+        for f in others[:12]:
+            page.text(f"{_clip(Path(f['file']).name, 40):<40} {f['sha256'] or 'file not found'}", size=7, family=MONO, gap=0.0)
+        if len(others) > 12:
+            page.text(f"... and {len(others) - 12} more (listed in the JSON report)", size=7)
+
+
+def write_pdf(path, result, *, session: Session | None = None, features_by_task: dict | None = None,
+              spec=None, bundle_path=None) -> Path:
+    """The clinician's PDF (A4, three pages): summary with final class (or the quality message),
+    vote matrix and task table; mel thumbnails; model and provenance. A red banner when the
+    model was trained on synthetic speech; the research-tool disclaimer on every page.
+
+    ``features_by_task``: task id -> mel dB [shape=(n_mels, t)] (e.g. from ``task_spectrograms``);
+    when None they are computed from the recordings if ``spec`` (or ``bundle_path``, whose card
+    holds it) is given, else the thumbnails say they are not available.
+    """
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    path = Path(path)
+    if spec is None and bundle_path is not None:
+        from .bundle import read_card
+
+        spec = read_card(bundle_path).spec
+    mels = features_by_task
+    if mels is None:
+        mels = task_spectrograms(result, spec) if spec is not None else {}
+    prov = provenance(result, session, bundle_path)
+    pid, date = _patient(result, session)
+    part = path.with_name(path.name + ".part")
+    with rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}):
+        with PdfPages(part, metadata={"Title": f"SAND assessment {pid} {date}", "Creator": f"sand_gui {__version__}",
+                                      "Subject": "Research tool, not a diagnosis"}) as pdf:
+            total = 3
+            for number, draw in enumerate(
+                (lambda p: _page_summary(p, result, session, pid, date),
+                 lambda p: _page_spectrograms(p, result, spec, mels),
+                 lambda p: _page_provenance(p, result, prov, session)), start=1):
+                page = _Page(number, total)
+                draw(page)
+                pdf.savefig(page.fig)
+    os.replace(part, path)
+    return path

@@ -1,0 +1,60 @@
+"""What ships in resources/: the default model bundle and the synthetic demo patients."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sand_gui.bundle import load_bundle
+from sand_gui.dataset import SandLayout
+from sand_gui.resources import default_bundle_path, demo_dir, resources_dir
+
+MB = 2**20
+
+
+def test_resources_stay_light():
+    files = [p for p in resources_dir().rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert sum(p.stat().st_size for p in files) < 20 * MB
+    assert all(p.stat().st_size < 20 * MB for p in files)
+
+
+def test_the_default_bundle_says_it_is_synthetic_and_carries_its_scores():
+    path = default_bundle_path()
+    assert path is not None and path.suffix == ".safetensors"
+    card = load_bundle(path).card
+    assert card.synthetic and "synthetic" in card.notes.lower() and "not a clinical instrument" in card.notes
+    held = card.metrics["heldout"]["patient_level"]
+    assert 0 <= held["macro_f1"] <= 1 and held["n"] >= 50
+
+
+def test_demo_patients_are_marked_synthetic_and_one_per_class():
+    root = demo_dir()
+    patients = SandLayout(root).patients()
+    assert sorted(p.label for p in patients) == [1, 2, 3, 4, 5]
+    meta = json.loads((root / "synthetic.json").read_text())
+    assert "synthetic" in json.dumps(meta).lower()
+    assert "SYNTHETIC" in (root / "README.md").read_text().upper()
+
+
+@pytest.fixture(scope="module")
+def demo_results():
+    out = {}
+    for p in SandLayout(demo_dir()).patients():
+        proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(demo_dir()), "--id", p.id, "--json", "--device", "cpu"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        out[p.id] = (p.label, json.loads(proc.stdout))
+    return out
+
+
+def test_analyze_uses_the_bundled_model_on_every_demo_patient(demo_results):
+    for pid, (_, r) in demo_results.items():
+        assert r["model"]["file"] == default_bundle_path().name and r["model"]["synthetic"] is True
+        assert r["quality_ok"] and not [t for t in r["tasks"] if t["error"]]
+
+
+def test_the_bundled_model_recognises_most_demo_patients(demo_results):
+    """The demo patients sit at their class centres: a working model gets at least 4 of 5."""
+    right = sum(r["final_class"] == label for label, r in demo_results.values())
+    assert right >= 4, {pid: (label, r["final_class"]) for pid, (label, r) in demo_results.items()}

@@ -1,0 +1,5 @@
+"""``python -m training`` = ``sand-train``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""Training data: patients of a SAND sheet -> recordings -> cached features -> batches.
+
+Splits are always by patient (a sheet or a manifest split lists patients, never
+recordings), and ``check_disjoint`` refuses a patient found in two splits. Features are
+made by the core (``load_recording`` + ``prepare_input``), exactly as the application
+makes them, and cached per recording as safetensors under ``<cache>/<spec hash>/``; an
+entry is recomputed when its source file's size or modification time changes. A
+recording that cannot be used is skipped and listed, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sand_gui.audio import load_recording
+from sand_gui.dataset import (
+    MANIFEST, TEST_SHEET, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, Patient, SandLayout,
+    read_manifest,
+)
+from sand_gui.errors import AudioError, DatasetError
+from sand_gui.features import FeatureSpec, prepare_input, to_windows
+from sand_gui.tasks import TASK_IDS, get_task
+
+from .config import spec_key
+
+SHEET_ALIASES = {
+    "train": TRAIN_SHEET, "val": VALIDATION_SHEET, "validation": VALIDATION_SHEET,
+    "training": TRAINING_SHEET, "all": TRAINING_SHEET, "test": TEST_SHEET,
+}
+
+
+@dataclass(frozen=True)
+class RecordingRef:
+    """One recording of one patient; ``label`` is None for unlabelled (test) patients."""
+
+    patient: str
+    task: str
+    path: Path
+    label: int | None
+
+
+@dataclass
+class Item:
+    """A recording's features [shape=(3, n_mels, t)] (a CPU tensor) with its identity."""
+
+    ref: RecordingRef
+    features: object
+
+    @property
+    def label(self) -> int | None:
+        return self.ref.label
+
+
+def resolve_sheet(name: str) -> str:
+    return SHEET_ALIASES.get(name.lower(), name) if name else name
+
+
+def select_patients(layout: SandLayout, sheet: str) -> list[Patient]:
+    """Patients of a sheet, an alias, ``labels.csv`` or ``labels.csv:<split>`` (Split column)."""
+    sheet = resolve_sheet(sheet)
+    manifest, _, split = sheet.partition(":")
+    if manifest != MANIFEST or not split:
+        return layout.patients(sheet)
+    path = layout.root / MANIFEST
+    patients = read_manifest(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if "Split" not in (reader.fieldnames or []):
+            raise DatasetError(f"{MANIFEST}: no Split column to select split {split!r} from.")
+        wanted = [row.get("Split", "").strip().lower() == split.lower() for row in reader]
+    chosen = [p for p, keep in zip(patients, wanted) if keep]
+    if not chosen:
+        raise DatasetError(f"{MANIFEST}: no patient has Split {split!r}.")
+    return chosen
+
+
+def check_disjoint(splits: dict[str, list[Patient]]) -> None:
+    """DatasetError when a patient appears in two splits (or twice in one)."""
+    seen: dict[str, str] = {}
+    for name, patients in splits.items():
+        for p in patients:
+            if p.id in seen:
+                where = "twice in" if seen[p.id] == name else f"in both {seen[p.id]!r} and"
+                raise DatasetError(f"patient {p.id} is {where} {name!r}; splits must be by patient.")
+            seen[p.id] = name
+
+
+def list_recordings(layout: SandLayout, patients: list[Patient], *, labelled: bool = True) -> tuple[list[RecordingRef], list[str]]:
+    """The recordings of ``patients`` in task order, and a line for each missing one."""
+    refs: list[RecordingRef] = []
+    missing: list[str] = []
+    for p in patients:
+        if labelled and p.label is None:
+            raise DatasetError(f"{layout.root.name}: patient {p.id} has no class; a labelled sheet is needed here.")
+        found = layout.recordings(p.id)
+        if not found:
+            missing.append(f"{p.id}: no recordings found under {layout.root}")
+            continue
+        for task in TASK_IDS:
+            if task in found:
+                refs.append(RecordingRef(p.id, task, found[task], p.label))
+            else:
+                missing.append(f"{p.id} {task}: recording not found")
+    return refs, missing
+
+
+class FeatureCache:
+    """Per-recording feature files under ``<root>/<spec hash>/``; no pickles."""
+
+    def __init__(self, root: str | Path, spec: FeatureSpec):
+        self.spec = spec
+        self.dir = Path(root) / spec_key(spec)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        spec_file = self.dir / "spec.json"
+        if not spec_file.exists():
+            spec_file.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+        self.hits = self.misses = 0
+
+    def _file(self, ref: RecordingRef) -> Path:
+        return self.dir / ref.task / f"{ref.path.parent.parent.name}-{ref.path.stem}.safetensors"
+
+    @staticmethod
+    def _stamp(path: Path) -> str:
+        st = path.stat()
+        return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+    def get(self, ref: RecordingRef):
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        file = self._file(ref)
+        if not file.is_file():
+            return None
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(file), framework="pt") as fh:
+                if (fh.metadata() or {}).get("source") != self._stamp(ref.path):
+                    return None
+            return load_file(str(file))["features"]
+        except (SafetensorError, OSError, KeyError):
+            return None
+
+    def put(self, ref: RecordingRef, features) -> None:
+        from safetensors.torch import save_file
+
+        file = self._file(ref)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(".part")
+        save_file({"features": features.contiguous()}, str(tmp), metadata={"source": self._stamp(ref.path)})
+        tmp.replace(file)
+
+
+def make_features(ref: RecordingRef, *, spec: FeatureSpec):
+    """The core's features of one recording [shape=(3, n_mels, t)]; AudioError if unusable."""
+    rec = load_recording(ref.path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
+    return prepare_input(rec.samples, spec=spec, task=get_task(ref.task), name=ref.path.name).features
+
+
+def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: "str | Path | FeatureCache | None" = None,
+               progress: bool = False, desc: str = "features") -> tuple[list[Item], list[str]]:
+    """Features of each recording (from the cache when fresh), and a line per skipped one."""
+    from tqdm import tqdm
+
+    store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache, spec) if cache else None
+    items: list[Item] = []
+    skipped: list[str] = []
+    for ref in tqdm(refs, desc=desc, unit="rec", disable=not progress, leave=False):
+        feats = store.get(ref) if store else None
+        if feats is None:
+            try:
+                feats = make_features(ref, spec=spec)
+            except AudioError as exc:
+                skipped.append(f"{ref.patient} {ref.task}: {exc}")
+                continue
+            if store:
+                store.misses += 1
+                store.put(ref, feats)
+        elif store:
+            store.hits += 1
+        items.append(Item(ref, feats))
+    return items, skipped
+
+
+# --- batches ---------------------------------------------------------------------------
+
+def oversampled_indices(labels: list[int], factors: dict[int, int]) -> list[int]:
+    """Each index repeated ``factors[label]`` times (1 for classes not named)."""
+    return [i for i, y in enumerate(labels) for _ in range(int(factors.get(int(y), 1)))]
+
+
+class OversampledSampler:
+    """Per-epoch shuffle of the oversampled index list, split across distributed ranks.
+
+    All ranks draw the same permutation (seeded by seed and epoch), pad it to a multiple
+    of ``world`` and take every ``world``-th index, so the union over ranks is exactly the
+    oversampled epoch, as ``DistributedSampler`` does for a plain dataset.
+    """
+
+    def __init__(self, labels: list[int], factors: dict[int, int], *, seed: int = 0, rank: int = 0, world: int = 1):
+        self.indices = oversampled_indices(labels, factors)
+        self.seed, self.rank, self.world = seed, rank, world
+        self.epoch = 0
+        self.per_rank = -(-len(self.indices) // world)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.per_rank
+
+    def __iter__(self):
+        import torch
+
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = [self.indices[i] for i in torch.randperm(len(self.indices), generator=g).tolist()]
+        order += order[: self.per_rank * self.world - len(order)]
+        return iter(order[self.rank :: self.world])
+
+
+def class_counts(labels: list[int], factors: dict[int, int] | None = None) -> dict[int, int]:
+    """Recordings per class, optionally after oversampling."""
+    counts = Counter(int(y) for y in labels)
+    return {c: n * int((factors or {}).get(c, 1)) for c, n in sorted(counts.items())}
+
+
+def random_window(feats, *, n_frames: int, generator):
+    """One training window: a random ``n_frames`` crop of [shape=(3, m, t)], zero-padded if shorter."""
+    import torch.nn.functional as F
+    import torch
+
+    t = feats.shape[-1]
+    if t <= n_frames:
+        return F.pad(feats, (0, n_frames - t))
+    start = int(torch.randint(0, t - n_frames + 1, (1,), generator=generator))
+    return feats[..., start : start + n_frames]
+
+
+def batches(items: list[Item], order, *, batch_size: int, n_frames: int, class_numbers, generator):
+    """Yield (windows [shape=(b, 3, m, n_frames)], targets [shape=(b,)]) in sampler order."""
+    import torch
+
+    index = {c: i for i, c in enumerate(class_numbers)}
+    order = list(order)
+    for s in range(0, len(order), batch_size):
+        chunk = order[s : s + batch_size]
+        x = torch.stack([random_window(items[i].features, n_frames=n_frames, generator=generator) for i in chunk])
+        y = torch.tensor([index[items[i].label] for i in chunk], dtype=torch.long)
+        yield x, y
+
+
+def eval_windows(items: list[Item], *, n_frames: int):
+    """All inference windows of all items, stacked, and each item's slice into them."""
+    import torch
+
+    chunks = [to_windows(it.features, n_frames=n_frames) for it in items]
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    return torch.cat(chunks) if chunks else None, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
