@@ -89,6 +89,21 @@ def run_card(args) -> int:
     return 0
 
 
+def run_gui() -> int:
+    """Open the window; on a Linux machine without a display, say so in one line instead."""
+    import os
+
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    )
+    if headless:
+        raise UsageError("no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a desktop, "
+                         "or use `sand-gui analyze` on the command line.")
+    from .ui.app import main as gui_main
+
+    return gui_main()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -96,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_analyze(args)
         if args.command == "card":
             return run_card(args)
-        from .ui.app import main as gui_main
-
-        return gui_main()
+        return run_gui()
     except SandError as exc:
         print(f"sand-gui: {exc}", file=sys.stderr)
         return 2

@@ -86,3 +86,13 @@ def test_cli_usage_errors(tmp_path, args, reason):
     proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and reason in proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY/WAYLAND_DISPLAY are Linux's")
+def test_gui_without_a_display_says_so_in_one_line():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "sand_gui.cli"], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("sand-gui: no display found")
+    assert len(proc.stderr.strip().splitlines()) == 1

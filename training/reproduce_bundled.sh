@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Reproduce the bundled model (resources/models/sand_convnext_atto_synthetic.safetensors):
-#   synthetic training corpus (300 patients, seed 1) and held-out corpus (100, seed 2, IDs from 1000)
+#   synthetic training corpus (300 patients, seed 1) and held-out corpus (300, seed 2, IDs from 1000)
 #   -> feature cache -> fit (training/configs/bundled.yaml) -> evaluate on the held-out corpus
 #   -> bundle (with the held-out scores in its card) + metrics JSON.
 # Usage: training/reproduce_bundled.sh [WORK_DIR] [extra --set overrides for fit, e.g. epochs=2]
-# Environment: PY (python to use, default python3), PATIENTS (300), HELDOUT (100), WORKERS (synth processes),
+# Environment: PY (python to use, default python3), PATIENTS (300), HELDOUT (300), WORKERS (synth processes),
 #              DEVICE (auto), INSTALL (1: copy the bundle into resources/models/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/bundled}; shift || true
 PY=${PY:-python3}
-PATIENTS=${PATIENTS:-300}; HELDOUT=${HELDOUT:-100}; WORKERS=${WORKERS:-$(nproc)}; DEVICE=${DEVICE:-auto}
+PATIENTS=${PATIENTS:-300}; HELDOUT=${HELDOUT:-300}; WORKERS=${WORKERS:-$(nproc)}; DEVICE=${DEVICE:-auto}
 NAME=sand_convnext_atto_synthetic
 CONFIG=training/configs/bundled.yaml
 T=(-m training)
