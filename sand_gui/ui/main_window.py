@@ -343,8 +343,18 @@ class MainWindow(QMainWindow):
         note = f" ({dev.note})" if dev.note else ""
         self._show_model_state(f"Model ready: {self.card.name} on {dev.name}{note}")
         self._update_actions()
+        self._recheck_rows(classifier.spec)
         self._task_selected(self.table.current_task())
         self.modelChanged.emit()
+
+    def _recheck_rows(self, spec: FeatureSpec) -> None:
+        """Rows were checked with another FeatureSpec (another model's rate, VAD or minimum
+        voice): check their files again, so what the list says holds for this model."""
+        for task_id, row in list(self.rows.items()):
+            if row.file is None or row.spec in (None, spec) or row.status in ("recording", "checking"):
+                continue
+            kind = row.status if row.status in ("recorded", "loaded") else ("recorded" if "_take" in row.file.stem else "loaded")
+            self._check(task_id, row.file, kind, record=False)
 
     def _model_failed(self, path: Path, exc) -> None:
         if self.classifier is not None:
@@ -589,11 +599,12 @@ class MainWindow(QMainWindow):
         if record and self.session is not None:
             (self.session.add_take if kind == "recorded" else self.session.set_loaded)(task_id, path)
             self._save_session()
-        self.rows[task_id] = RowState("checking", path)
+        spec = self.spec
+        self.rows[task_id] = RowState("checking", path, spec=spec)
         self.table.set_state(task_id, self.rows[task_id])
         self._task_selected(self.table.current_task())
         workers.start(
-            jobs.check_recording, path, self.spec,
+            jobs.check_recording, path, spec,
             returned=lambda c, t=task_id, p=path, k=kind: self._checked(t, p, k, c, None),
             errored=lambda e, t=task_id, p=path, k=kind: self._checked(t, p, k, None, e),
         )
@@ -604,12 +615,12 @@ class MainWindow(QMainWindow):
             return
         if exc is not None:
             reason = user_text(exc)
-            self.rows[task_id] = RowState("rejected", path, error=reason)
+            self.rows[task_id] = RowState("rejected", path, error=reason, spec=row.spec)
             if self.session is not None:
                 self.session.reject(task_id, reason)
                 self._save_session()
         else:
-            self.rows[task_id] = RowState(kind, path, checked.seconds, checked.voiced_seconds, checked.warnings)
+            self.rows[task_id] = RowState(kind, path, checked.seconds, checked.voiced_seconds, checked.warnings, spec=row.spec)
         self.table.set_state(task_id, self.rows[task_id])
         if task_id == self.table.current_task():
             self._task_selected(task_id)
@@ -765,7 +776,7 @@ class MainWindow(QMainWindow):
         for t in result.tasks:  # the analysis may have met a problem the check on load did not
             row = self.rows.get(t.task)
             if t.error and row is not None and row.status != "rejected" and str(row.file) == t.file:
-                self.rows[t.task] = RowState("rejected", row.file, row.seconds, error=t.error)
+                self.rows[t.task] = RowState("rejected", row.file, row.seconds, error=t.error, spec=row.spec)
                 self.table.set_state(t.task, self.rows[t.task])
         self._autosave_result(result)
         self._update_actions()

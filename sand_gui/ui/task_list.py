@@ -39,6 +39,7 @@ class RowState:
     voiced_seconds: float | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    spec: object = None  # the FeatureSpec the file was checked with
 
     @property
     def usable(self) -> bool:

@@ -127,3 +127,22 @@ def test_settings_dialog_round_trip(qtbot, settings):
     dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
     v = dlg.values()
     assert v.auto_stop and v.device == "cpu" and v.data_dir == settings.data_dir and v.bundle_path is None
+
+
+@pytest.mark.usefixtures("session_answers")
+def test_rows_are_checked_again_when_a_model_with_another_spec_loads(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch):
+    """The patient's 2.5-s recordings pass the tiny model's 0.5-s minimum of voice; a model
+    whose spec asks for 3 s of voice rejects them once it is loaded."""
+    import dataclasses
+
+    from conftest import TEST_SPEC, make_tiny_bundle
+
+    w = make_window(tiny_bundle)
+    drop_files(w.table.viewport(), [patient_dir / f"ID042_{t}.wav" for t in TASK_IDS])
+    qtbot.waitUntil(lambda: all(w.rows[t].status == "loaded" for t in TASK_IDS), timeout=60000)
+    strict = make_tiny_bundle(tmp_path / "strict.safetensors", spec=dataclasses.replace(TEST_SPEC, min_voiced_seconds=3.0))
+    with qtbot.waitSignal(w.modelChanged, timeout=120000):
+        assert w.change_bundle(strict)
+    qtbot.waitUntil(lambda: all(w.rows[t].status == "rejected" for t in TASK_IDS), timeout=60000)
+    assert "at least 3.0 s is needed" in w.table.status_text("phonationA")
+    assert w.rows["phonationA"].spec == w.classifier.spec
