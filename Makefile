@@ -17,8 +17,12 @@ test: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/sand-gui
 
+# Figures for the README (not pass/fail): foundation, corpus, training, window.
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_analyze.py
+	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_train.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -112,10 +112,18 @@ class Classifier:
         try:
             return self._forward(windows, self.device.device), ""
         except (RuntimeError, MemoryError) as exc:  # torch.OutOfMemoryError is a RuntimeError
-            self._torch.cuda.empty_cache()
+            reason = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
+            try:
+                self._torch.cuda.empty_cache()
+            except RuntimeError:
+                pass
             probs = self._forward(windows, "cpu")
-            self.network.to(self.device.device)
-            return probs, f"CUDA failed ({str(exc).splitlines()[0][:120]}); this analysis ran on the CPU"
+            try:  # back to the GPU for the next analysis, if it still works
+                self.network.to(self.device.device)
+            except RuntimeError:
+                self.device = DeviceChoice("cpu", _cpu_name(), f"using the CPU: CUDA failed ({reason})")
+                self.network.to("cpu")
+            return probs, f"CUDA failed ({reason}); this analysis ran on the CPU"
 
     def predict_recording(self, windows) -> tuple[np.ndarray, str]:
         """One recording's class probabilities [shape=(n_classes,)]: the mean over its windows."""

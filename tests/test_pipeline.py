@@ -89,3 +89,31 @@ def test_cli_table_and_sand_layout_with_id(tmp_path, tiny_bundle):
     )
     assert proc.returncode == 0, proc.stderr
     assert "Final class:" in proc.stdout and "SYNTHETIC" in proc.stdout and "rhythmKA" in proc.stdout
+
+
+def test_a_cuda_failure_falls_back_to_the_cpu_and_says_so(patient_dir, tiny_bundle):
+    """On this machine CUDA really fails (the CUDA build of torch finds no driver): a
+    classifier told to use it must still answer, on the CPU, and say what happened."""
+    import torch
+
+    from sand_gui.model import DeviceChoice
+
+    if torch.cuda.is_available():
+        pytest.skip("a working GPU is present: the failure cannot be produced this way")
+    clf = Classifier.from_file(tiny_bundle, device="cpu")
+    expected = analyze(collect_recordings(patient_dir), clf).to_dict()
+    clf.device = DeviceChoice("cuda", "a GPU that is not there")
+    r = analyze(collect_recordings(patient_dir), clf)
+    assert "CUDA failed" in r.device_note and "this analysis ran on the CPU" in r.device_note
+    assert r.to_dict()["tasks"] == expected["tasks"] and r.verdict.final_class == expected["final_class"]
+    assert clf.device.device == "cpu" and "CUDA failed" in clf.device.note  # the next analysis stays on the CPU
+
+
+def test_demanding_cuda_without_it_is_one_clear_error(patient_dir, tiny_bundle):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir), "--model", str(tiny_bundle), "--device", "cuda"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and proc.stderr.strip() == "sand-gui: CUDA was requested but no CUDA device is present."
