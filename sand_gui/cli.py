@@ -46,18 +46,22 @@ def format_table(result) -> str:
     """The readable form of an AnalysisResult."""
     d = result.to_dict()
     lines = [f"{'task':<11} {'class':>5} {'conf':>5} {'voiced s':>8}  notes"]
-    for t in d["tasks"]:
-        if t["error"]:
-            lines.append(f"{t['task']:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {t['error']}")
-            continue
-        conf = max(t["probabilities"].values())
-        lines.append(f"{t['task']:<11} {t['class']:>5} {conf:>5.2f} {t['trimmed_seconds']:>8.2f}  {'; '.join(t['warnings'])}")
-    for m in d["missing_tasks"]:
-        lines.append(f"{m:<11} {'-':>5} {'-':>5} {'-':>8}  missing")
+    by_task = {t["task"]: t for t in d["tasks"]}
+    for task_id in TASK_IDS:
+        t = by_task.get(task_id)
+        if t is None:
+            lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  missing")
+        elif t["error"]:
+            lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {t['error']}")
+        else:
+            conf = max(t["probabilities"].values())
+            lines.append(f"{task_id:<11} {t['class']:>5} {conf:>5.2f} {t['trimmed_seconds']:>8.2f}  {'; '.join(t['warnings'])}")
     lines.append("")
-    lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
-    if d["quality_message"]:
+    if d["quality_ok"]:
+        lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
+    else:
         lines.append(d["quality_message"])
+        lines.append(f"Vote of the usable tasks (not a verdict): class {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
     model = d["model"]
     lines.append(f"Model: {model['name']} ({model['architecture']}), trained on: {model['training_data']}")
     if model["synthetic"]:

@@ -117,3 +117,11 @@ def test_demanding_cuda_without_it_is_one_clear_error(patient_dir, tiny_bundle):
     proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir), "--model", str(tiny_bundle), "--device", "cuda"],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 2 and proc.stderr.strip() == "sand-gui: CUDA was requested but no CUDA device is present."
+
+
+def test_cli_table_gives_no_final_class_below_the_quality_gate(patient_dir, tiny_bundle):
+    proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir / "ID042_rhythmPA.wav"),
+                           "--model", str(tiny_bundle), "--device", "cpu"], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "Final class" not in proc.stdout
+    assert "Recording quality too low for a verdict: 1 of 8 tasks usable" in proc.stdout and "(not a verdict)" in proc.stdout

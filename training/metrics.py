@@ -113,7 +113,9 @@ def save_confusion_png(path, cm, classes: Sequence[int], *, title: str) -> None:
     ax.set_yticks(ticks, [str(c) for c in classes])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(title, fontsize=9)
+    import textwrap
+
+    ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
     top = cm.max() if cm.size else 0
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black", fontsize=8)
