@@ -26,7 +26,7 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import ddk, vowel  # noqa: E402
+from sandtest import ddk, vowel  # noqa: E402
 
 from sand_gui.bundle import ModelCard, save_bundle  # noqa: E402
 from sand_gui.features import SEED_SPEC, FeatureSpec  # noqa: E402

@@ -93,7 +93,7 @@ def bundle_path(tmp: Path) -> tuple[Path, str]:
     if shipped is not None:
         return shipped, "bundled model"
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_tiny_bundle
+    from sandtest import make_tiny_bundle
 
     return make_tiny_bundle(tmp / "tiny.safetensors"), "tiny test bundle (no bundled model yet)"
 
@@ -113,7 +113,7 @@ def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import ddk, vowel
+    from sandtest import ddk, vowel
 
     from sand_gui.bundle import read_card
     from sand_gui.pipeline import analyze

@@ -4,7 +4,7 @@ import soundfile as sf
 
 from sand_gui.audio import MAX_SECONDS, load_recording
 
-from conftest import vowel
+from sandtest import vowel
 
 
 @pytest.mark.parametrize("fmt, subtype", [

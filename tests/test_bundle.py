@@ -8,7 +8,7 @@ from sand_gui.bundle import CARD_KEY, ModelCard, load_bundle, read_card, save_bu
 from sand_gui.errors import BundleError
 from sand_gui.model import Classifier
 
-from conftest import TEST_SPEC, TINY_ARCH, TINY_KWARGS, make_tiny_bundle
+from sandtest import TEST_SPEC, TINY_ARCH, TINY_KWARGS, make_tiny_bundle
 
 
 def test_round_trip_restores_weights_and_card(tmp_path, tiny_bundle):

@@ -7,7 +7,7 @@ from sand_gui.dataset import (TEST_SHEET, TEST_WORKBOOK, TRAINING_SHEET, WORKBOO
 from sand_gui.errors import DatasetError
 from sand_gui.tasks import TASK_IDS
 
-from conftest import vowel
+from sandtest import vowel
 
 
 def _workbook(path, sheet, rows, header=("ID", "Age", "Sex", "Class")):

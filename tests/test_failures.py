@@ -12,7 +12,7 @@ from sand_gui.errors import AudioError
 from sand_gui.features import prepare_input
 from sand_gui.tasks import get_task
 
-from conftest import TEST_SPEC, vowel
+from sandtest import TEST_SPEC, vowel
 
 
 def _write(tmp_path, name, data, sr=8000, subtype="FLOAT"):

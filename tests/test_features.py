@@ -14,7 +14,7 @@ from sand_gui.features import SEED_SPEC, FeatureSpec, compute_features, mel_db, 
 from sand_gui.errors import AudioError, BundleError
 from sand_gui.tasks import get_task
 
-from conftest import TEST_SPEC, ddk, vowel
+from sandtest import TEST_SPEC, ddk, vowel
 
 
 def librosa_reference(y: np.ndarray, spec: FeatureSpec, family: str):

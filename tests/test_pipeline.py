@@ -11,7 +11,7 @@ from sand_gui.pipeline import analyze
 from sand_gui.dataset import collect_recordings
 from sand_gui.tasks import TASK_IDS
 
-from conftest import vowel
+from sandtest import vowel
 
 
 @pytest.fixture(scope="module")

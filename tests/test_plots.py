@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_SPEC, vowel
+from sandtest import TEST_SPEC, vowel
 from matplotlib.figure import Figure
 
 from sand_gui.features import compute_features, mel_db, trim

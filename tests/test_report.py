@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import TEST_SPEC
+from sandtest import TEST_SPEC
 
 from sand_gui import __version__
 from sand_gui.model import Classifier

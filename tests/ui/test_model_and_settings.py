@@ -135,7 +135,7 @@ def test_rows_are_checked_again_when_a_model_with_another_spec_loads(qtbot, make
     whose spec asks for 3 s of voice rejects them once it is loaded."""
     import dataclasses
 
-    from conftest import TEST_SPEC, make_tiny_bundle
+    from sandtest import TEST_SPEC, make_tiny_bundle
 
     w = make_window(tiny_bundle)
     drop_files(w.table.viewport(), [patient_dir / f"ID042_{t}.wav" for t in TASK_IDS])
