@@ -156,7 +156,14 @@ def compute_features(wave, *, spec: FeatureSpec, family: str):
 
     Works batched and on any torch device (CPU or CUDA).
     """
-    return normalize(stack_deltas(mel_db(wave, spec=spec, family=family), width=spec.delta_width))
+    return mel_and_features(wave, spec=spec, family=family)[1]
+
+
+def mel_and_features(wave, *, spec: FeatureSpec, family: str):
+    """``(mel dB [shape=(..., n_mels, t)], model features [shape=(..., 3, n_mels, t)])`` in one
+    pass: the dB panel a view shows beside exactly what the model gets."""
+    db = mel_db(wave, spec=spec, family=family)
+    return db, normalize(stack_deltas(db, width=spec.delta_width))
 
 
 def window_starts(n: int, *, n_frames: int) -> list[int]:

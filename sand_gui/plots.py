@@ -52,14 +52,13 @@ def model_view(samples: np.ndarray, *, spec: FeatureSpec, family: str, voiced: V
     to the network). ``voiced`` is the kept range; None trims with the spec's VAD."""
     import torch
 
-    from .features import compute_features, mel_db, trim
+    from .features import mel_and_features, trim
 
     if voiced is None:
         voiced = trim(samples, spec=spec)
     wave = torch.from_numpy(np.ascontiguousarray(samples[voiced.start : voiced.stop], dtype=np.float32))
-    mel = mel_db(wave, spec=spec, family=family).numpy()
-    feats = compute_features(wave, spec=spec, family=family).numpy()
-    return {"mel": mel, "delta": feats[1], "delta2": feats[2]}
+    mel, feats = mel_and_features(wave, spec=spec, family=family)
+    return {"mel": mel.numpy(), "delta": feats[1].numpy(), "delta2": feats[2].numpy()}
 
 
 def plot_waveform(ax: Axes, samples: np.ndarray, *, sample_rate: int, voiced: VoicedRange | tuple[int, int] | None = None):

@@ -2,8 +2,8 @@
 
 Splits are always by patient (a sheet or a manifest split lists patients, never
 recordings), and ``check_disjoint`` refuses a patient found in two splits. Features are
-made by the core (``load_recording`` + ``prepare_input``), exactly as the application
-makes them, and cached per recording as safetensors under ``<cache>/<spec hash>/``; an
+made by the core's ``sand_gui.pipeline.prepare_task``, the very function the application
+analyses with, and cached per recording as safetensors under ``<cache>/<spec hash>/``; an
 entry is recomputed when its source file's size or modification time changes. A
 recording that cannot be used is skipped and listed, never dropped silently.
 """
@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sand_gui.audio import load_recording
 from sand_gui.dataset import (
     MANIFEST, TEST_SHEET, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, Patient, SandLayout,
     read_manifest,
 )
 from sand_gui.errors import AudioError, DatasetError
-from sand_gui.features import FeatureSpec, prepare_input, to_windows
-from sand_gui.tasks import TASK_IDS, get_task
+from sand_gui.features import FeatureSpec, to_windows
+from sand_gui.pipeline import prepare_task
+from sand_gui.tasks import TASK_IDS
 
 from .config import spec_key
 
@@ -159,8 +159,7 @@ class FeatureCache:
 
 def make_features(ref: RecordingRef, *, spec: FeatureSpec):
     """The core's features of one recording [shape=(3, n_mels, t)]; AudioError if unusable."""
-    rec = load_recording(ref.path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
-    return prepare_input(rec.samples, spec=spec, task=get_task(ref.task), name=ref.path.name).features
+    return prepare_task(ref.path, task_id=ref.task, spec=spec)[0].features
 
 
 def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: "str | Path | FeatureCache | None" = None,
