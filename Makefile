@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	@bash .ci/system-deps --if-root
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 run: $(STAMP)

@@ -13,7 +13,14 @@ class SandError(Exception):
 
 
 class AudioError(SandError):
-    """A recording cannot be used (unreadable, empty, silent, too short, ...)."""
+    """A recording cannot be used (unreadable, empty, silent, too short, ...).
+
+    ``code`` is a ``sand_gui.quality.Code`` naming the reason, for code that reacts to it.
+    """
+
+    def __init__(self, message: str, *, code=None):
+        super().__init__(message)
+        self.code = code
 
 
 class BundleError(SandError):
@@ -30,3 +37,16 @@ class DeviceError(SandError):
 
 class UsageError(SandError):
     """The command line or a call asks for something that does not make sense."""
+
+
+def one_line(text: object, *, limit: int = 200) -> str:
+    """``text`` made safe for a one-line message: control characters (newlines, tabs,
+    escapes) shown as ``\\n``-style escapes, and cut to ``limit`` characters with ``…``.
+
+    Use it for every file name or value quoted in a user-facing sentence.
+    """
+    s = str(text)
+    out = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s
+    )
+    return out if len(out) <= limit else out[: limit - 1] + "…"

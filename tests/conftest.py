@@ -33,3 +33,15 @@ def patient_dir(tmp_path: Path) -> Path:
 def tiny_bundle(tmp_path_factory) -> Path:
     """A randomly initialised tiny ConvNeXt bundle (tests only)."""
     return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny.safetensors")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Nothing a user needs may hide in a skip: end with one line saying how many were skipped
+    and the one command that runs them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} test(s) skipped (reasons listed above); most need system packages: "
+            "run `sudo bash .ci/system-deps --install && make test` to run them.",
+            yellow=True, bold=True,
+        )

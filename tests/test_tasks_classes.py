@@ -44,3 +44,16 @@ def test_classes_official_meaning_and_indices():
     assert [index_to_class(class_to_index(n)) for n in range(1, 6)] == [1, 2, 3, 4, 5]
     with pytest.raises(ValueError):
         get_class(6)
+
+
+def test_class_meanings_follow_the_alsfrs_r_speech_item():
+    """Class N (1-4) is ALSFRS-R speech score N; each meaning quotes that score's wording."""
+    from sand_gui.classes import ALSFRS_R_SPEECH
+
+    for c in CLASSES[:4]:
+        assert c.alsfrs_speech[0] == c.number
+        assert f"speech {c.number}: {ALSFRS_R_SPEECH[c.number]}" in c.meaning
+    assert get_class(1).alsfrs_speech == (1, 0) and "loss of useful speech" in get_class(1).meaning
+    assert get_class(5).alsfrs_speech == () and "healthy" in get_class(5).meaning.lower()
+    # the contradiction this replaces: "mild" must never be paired with "intelligible with repeating"
+    assert "repeating" not in get_class(3).meaning and "repeating" in get_class(2).meaning
