@@ -77,7 +77,7 @@ app.exec()
 
 def child_seconds(code: str, args: list[str], *, env: dict, marker: str) -> tuple[float, str]:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     for line in out.stdout.splitlines():
         if line.startswith(marker):
             parts = line.split(" ", 2)
@@ -87,7 +87,7 @@ def child_seconds(code: str, args: list[str], *, env: dict, marker: str) -> tupl
 
 def bundle_path(tmp: Path) -> tuple[Path, str]:
     sys.path.insert(0, str(ROOT))
-    from sand_gui.ui.main_window import default_bundle_path
+    from sand_gui.ui.model_controller import default_bundle_path
 
     shipped = default_bundle_path()
     if shipped is not None:
@@ -148,22 +148,22 @@ def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
             loop.exec()
 
     wait(lambda: w.classifier is not None)
-    w.load_files(files)
-    wait(lambda: all(w.rows[t].status == "loaded" for t in TASK_IDS))
+    w.sessions.load_files(files)
+    wait(lambda: all(w.workspace.task(t).usable for t in TASK_IDS))
     gui, core = [], []
     for _ in range(runs + 1):  # the first run warms up
         shown = []
         w.resultShown.connect(shown.append)
         t0 = time.perf_counter()
         w.analyse()
-        wait(lambda: bool(shown))
+        wait(lambda shown=shown: bool(shown))
         app.processEvents()  # the result panel laid out and painted
         gui.append(time.perf_counter() - t0)
         w.resultShown.disconnect()
         t0 = time.perf_counter()
         analyze({t: f for t, f in zip(TASK_IDS, files)}, w.classifier)
         core.append(time.perf_counter() - t0)
-    result = w.result
+    result = w.workspace.analysis.result
     w.close()
     return {"gui": statistics.median(gui[1:]), "core": statistics.median(core[1:]),
             "device": result.device, "summary": result.verdict.summary if result.verdict else result.quality_message,

@@ -1,30 +1,49 @@
 """``sand-gui``: the application (no arguments) and ``sand-gui analyze`` / ``sand-gui card``.
 
-Exit codes: 0 with a result; 2 with one line on stderr for usage errors, bad bundles,
-or when no task is valid.
+Exit codes: 0 with a result; 2 with one line on stderr for usage errors, a bad bundle, a
+single recording that cannot be used, no valid task, a folder holding several patients, or
+an OS error (no space, read-only, permission, not a folder: the sentence names the path);
+141 (128 + SIGPIPE, what a shell reports for a Unix tool whose reader went away) quietly when
+the output's reader closed the pipe (``sand-gui analyze … | head``). Every message is one
+line whatever the file names hold (``errors.one_line``). JSON output is strict JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
-from .errors import SandError, UsageError
+from .errors import SandError, UsageError, one_line, storage_error
 from .tasks import TASK_IDS
+
+MESSAGE_LIMIT = 2000  # characters of one error line
+EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
+DEBUG_ENV = "SAND_GUI_DEBUG"  # set to 1 to see the traceback of an unexpected error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (not usage + error), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message, limit=MESSAGE_LIMIT)} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sand-gui", description="Dysarthria severity assessment (SAND Task 1).")
+    p = _Parser(prog="sand-gui", description="Dysarthria severity assessment (SAND Task 1).")
     sub = p.add_subparsers(dest="command")
     a = sub.add_parser("analyze", help="assess one patient from audio files")
     a.add_argument("path", help="an audio file, a patient folder, or a SAND-layout root (with --id)")
-    a.add_argument("--id", dest="patient_id", help="patient ID inside a SAND-layout root, e.g. ID042")
+    a.add_argument("--id", dest="patient_id",
+                   help="patient ID inside a SAND-layout root, e.g. ID042 or 42 (taken literally, never a pattern)")
     a.add_argument("--task", choices=TASK_IDS, help="task of a single file whose name does not say it")
     a.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
     a.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    a.add_argument("--json", action="store_true", help="print the JSON result (schema in the README)")
+    a.add_argument("--json", action="store_true", help="print the JSON result (schema in docs/cli.md)")
+    a.add_argument("--report", metavar="BASE",
+                   help="also write the reports BASE.pdf, BASE.json, BASE.csv (per task) and BASE_patient.csv")
     c = sub.add_parser("card", help="print a model bundle's card")
     c.add_argument("bundle", nargs="?", help="model bundle; default: the bundled model")
     sub.add_parser("gui", help="open the application window (the default)")
@@ -42,8 +61,21 @@ def _bundle_path(arg: str | None) -> Path:
     return path
 
 
+def literal_patient_id(text: str) -> str:
+    """``--id`` as a literal patient ID (``42`` -> ``ID042``); UsageError for anything that is
+    not one (wildcards, separators, ...), so it can never select files as a pattern."""
+    from .dataset import normalise_id
+    from .session import validate_patient_id
+
+    try:
+        return validate_patient_id(normalise_id(text))
+    except UsageError:
+        raise UsageError(f"--id '{one_line(text, limit=60)}' is not a patient ID: use letters, digits, '_' or '-' "
+                         "(e.g. ID042 or 42); it is read literally, never as a pattern.") from None
+
+
 def format_table(result) -> str:
-    """The readable form of an AnalysisResult."""
+    """The readable form of an AnalysisResult (one line per task, whatever the file names hold)."""
     d = result.to_dict()
     lines = [f"{'task':<11} {'class':>5} {'conf':>5} {'voiced s':>8}  notes"]
     by_task = {t["task"]: t for t in d["tasks"]}
@@ -52,10 +84,11 @@ def format_table(result) -> str:
         if t is None:
             lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  missing")
         elif t["error"]:
-            lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {t['error']}")
+            lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {one_line(t['error'], limit=MESSAGE_LIMIT)}")
         else:
             conf = max(t["probabilities"].values())
-            lines.append(f"{task_id:<11} {t['class']:>5} {conf:>5.2f} {t['trimmed_seconds']:>8.2f}  {'; '.join(t['warnings'])}")
+            notes = one_line("; ".join(t["warnings"]), limit=MESSAGE_LIMIT)
+            lines.append(f"{task_id:<11} {t['class']:>5} {conf:>5.2f} {t['trimmed_seconds']:>8.2f}  {notes}")
     lines.append("")
     if d["quality_ok"]:
         lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
@@ -63,11 +96,16 @@ def format_table(result) -> str:
         lines.append(d["quality_message"])
         lines.append(f"Vote of the usable tasks (not a verdict): class {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
     model = d["model"]
-    lines.append(f"Model: {model['name']} ({model['architecture']}), trained on: {model['training_data']}")
+    lines.append(one_line(f"Model: {model['name']} ({model['architecture']}), trained on: {model['training_data']}",
+                          limit=MESSAGE_LIMIT))
     if model["synthetic"]:
         lines.append("NOTE: this model was trained on SYNTHETIC speech; a demonstration, not a clinical instrument.")
     lines.append(f"Device: {d['device']}{' - ' + d['device_note'] if d['device_note'] else ''}   {d['elapsed_ms']:.0f} ms")
     return "\n".join(lines)
+
+
+class _Refused(SandError):
+    """No task could be assessed; the message holds the reasons."""
 
 
 def run_analyze(args) -> int:
@@ -75,28 +113,41 @@ def run_analyze(args) -> int:
     from .model import Classifier
     from .pipeline import analyze
 
-    recordings = collect_recordings(args.path, patient_id=args.patient_id, task=args.task)
+    patient_id = literal_patient_id(args.patient_id) if args.patient_id is not None else None
+    recordings = collect_recordings(args.path, patient_id=patient_id, task=args.task)
     classifier = Classifier.from_file(_bundle_path(args.model), device=args.device)
     result = analyze(recordings, classifier)
     if result.verdict is None:
-        reasons = "; ".join(t.error for t in result.tasks if t.error)
-        print(f"sand-gui: no valid task to assess: {reasons}", file=sys.stderr)
-        return 2
-    print(json.dumps(result.to_dict(), indent=2) if args.json else format_table(result))
+        errors = [t.error for t in result.tasks if t.error]
+        if len(result.tasks) == 1 and errors:  # one file: its own sentence
+            raise _Refused(errors[0])
+        raise _Refused("no valid task to assess: " + " ".join(errors))
+    if args.report:
+        from .report import write_reports
+
+        write_reports(Path(args.report), result)
+    _emit(result.to_json() if args.json else format_table(result))
     return 0
 
 
 def run_card(args) -> int:
-    from .bundle import read_card
+    import json
 
-    print(json.dumps(read_card(_bundle_path(args.bundle)).to_dict(), indent=2))
+    from .bundle import read_card
+    from .errors import BundleError
+
+    path = _bundle_path(args.bundle)
+    try:
+        text = json.dumps(read_card(path).to_dict(), indent=2, allow_nan=False)
+    except ValueError:
+        raise BundleError(f"{one_line(path.name)}: the model card holds a number that is not finite "
+                          "(NaN or infinity); it cannot be shown as strict JSON.") from None
+    _emit(text)
     return 0
 
 
 def run_gui() -> int:
     """Open the window; on a Linux machine without a display, say so in one line instead."""
-    import os
-
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     )
@@ -108,6 +159,48 @@ def run_gui() -> int:
     return gui_main()
 
 
+# --- output and errors -----------------------------------------------------------------------
+def _stdout_name() -> str:
+    """The file standard output goes to (``/proc/self/fd/1``), else "standard output"."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+    except (OSError, ValueError, AttributeError):
+        return "standard output"
+    return target if target.startswith("/") else "standard output"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what could not be
+    written neither fails again nor prints "Exception ignored" on the way out."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _emit(text: str) -> None:
+    """Write the output and flush it now, so a write error is caught here and named."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. no space left where the output is redirected
+        name = _stdout_name()
+        _silence_stdout()
+        raise storage_error(exc, name) from None
+
+
+def _fail(message: str) -> int:
+    try:
+        print(f"sand-gui: {one_line(message, limit=MESSAGE_LIMIT)}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -117,10 +210,21 @@ def main(argv: list[str] | None = None) -> int:
             return run_card(args)
         return run_gui()
     except SandError as exc:
-        print(f"sand-gui: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        return _fail(str(storage_error(exc)))
+    except MemoryError:
+        return _fail("not enough memory for this input.")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        first = (str(exc).splitlines() or [""])[0]
+        return _fail(f"internal error ({exc.__class__.__name__}: {first}); run with {DEBUG_ENV}=1 for the traceback.")
 
 
 if __name__ == "__main__":

@@ -50,3 +50,28 @@ def one_line(text: object, *, limit: int = 200) -> str:
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s
     )
     return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+class StorageError(SandError):
+    """A file or folder cannot be read or written: no space, read-only, permission, not a folder.
+
+    Made from an ``OSError`` by ``storage_error`` so every CLI and the window say one sentence
+    naming the path instead of showing a traceback.
+    """
+
+
+def storage_error(exc: OSError, path: object = None) -> StorageError:
+    """One sentence naming ``path`` (default: the path the OS error names) and the reason."""
+    import errno
+
+    reasons = {
+        errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exhausted",
+        errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted", errno.ENOTDIR: "a part of the path is not a folder",
+        errno.EISDIR: "is a folder, not a file", errno.ENOENT: "no such file or folder",
+        errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
+        errno.EIO: "input/output error", errno.EPIPE: "the reader closed the pipe",
+    }
+    target = path if path is not None else (exc.filename if exc.filename is not None else "file")
+    reason = reasons.get(exc.errno) or one_line(exc.strerror or exc.__class__.__name__).lower()
+    return StorageError(f"{one_line(target)}: {reason}.")

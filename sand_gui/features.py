@@ -28,8 +28,10 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import AudioError, BundleError
+from .quality import Code
 from .tasks import FAMILIES, PHONATION, RHYTHM, Task
 from .vad import VoicedRange, detect_voice
+from .voicing import check_voicing
 
 NORMALIZATIONS = ("channel_zscore",)
 AMIN = 1e-10
@@ -73,38 +75,33 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureSpec":
-        """Build from a card's dict; BundleError when it asks for what this code cannot do."""
+        """Build from a card's dict; BundleError when it asks for what this code cannot do.
+
+        Every field is checked for type and range (``validate``) before the spec is used.
+        """
+        from .errors import one_line
+
+        if not isinstance(d, dict):
+            raise BundleError(f"feature spec: must be a mapping of fields (got {type(d).__name__}).")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+        unknown = sorted(one_line(k, limit=40) for k in d if k not in known)
         if unknown:
-            raise BundleError(f"feature spec has fields this version cannot honour: {', '.join(unknown)}.")
-        d = dict(d)
-        for key in ("phonation_band", "rhythm_band"):
-            if key in d:
-                d[key] = tuple(float(v) for v in d[key])
+            raise BundleError(f"feature spec has fields this version cannot honour: {', '.join(unknown[:5])}.")
+        d = {k: tuple(v) if k in ("phonation_band", "rhythm_band") and isinstance(v, list) else v for k, v in d.items()}
         spec = cls(**d)
         spec.validate()
-        return spec
+        bands = {k: tuple(float(v) for v in getattr(spec, k)) for k in ("phonation_band", "rhythm_band")}
+        return dataclasses.replace(spec, **bands)
 
     def validate(self) -> None:
-        """Raise BundleError for values outside what the code supports."""
-        problems = []
-        if self.normalization not in NORMALIZATIONS:
-            problems.append(f"normalization {self.normalization!r} is unknown")
-        if not 4000 <= self.sample_rate <= 96000:
-            problems.append(f"sample rate {self.sample_rate} Hz is unsupported")
-        if self.hop_length <= 0 or self.n_fft <= 0 or self.hop_length > self.n_fft:
-            problems.append(f"n_fft {self.n_fft} / hop {self.hop_length} are inconsistent")
-        if not 8 <= self.n_mels <= 512:
-            problems.append(f"n_mels {self.n_mels} is unsupported")
-        if self.delta_width < 3 or self.delta_width % 2 == 0:
-            problems.append(f"delta width {self.delta_width} must be odd and at least 3")
-        if self.n_frames < 8:
-            problems.append(f"n_frames {self.n_frames} is too small")
-        for fam in FAMILIES:
-            lo, hi = self.band(fam)
-            if not 0 <= lo < hi:
-                problems.append(f"{fam} band {lo:.0f}-{hi:.0f} Hz is empty")
+        """Raise BundleError for values outside what the code supports: types, the bounds in
+        ``sand_gui.card_schema`` (``SPEC_INTS``, ``SPEC_FLOATS``), consistency, and the
+        memory one analysis would need."""
+        from .card_schema import spec_problems
+        from .errors import one_line
+
+        problems = [] if self.normalization in NORMALIZATIONS else [f"normalization {one_line(repr(self.normalization), limit=40)} is unknown"]
+        problems += spec_problems(self)
         if problems:
             raise BundleError("feature spec: " + "; ".join(problems) + ".")
 
@@ -199,24 +196,40 @@ class PreparedInput:
         return self.voiced.length / self.sample_rate
 
 
-def trim(samples: np.ndarray, *, spec: FeatureSpec, name: str = "recording") -> VoicedRange:
-    """Energy VAD with the spec's settings; AudioError when too little voice remains."""
+def trim(samples: np.ndarray, *, spec: FeatureSpec, name: str = "recording", family: str | None = None) -> VoicedRange:
+    """Energy VAD with the spec's settings, then the voicing check on what it kept.
+
+    ``samples`` [shape=(n,)] at ``spec.sample_rate``. AudioError (with its ``code``) when the
+    samples are not finite (NON_FINITE), when too little remains (TOO_SHORT), or when what
+    remains holds no voice (NO_VOICE, ``voicing.check_voicing``: noise, hum, a fan or clicks
+    survive an energy VAD at any level). ``family`` only shapes the no-voice sentence.
+    """
+    samples = np.asarray(samples)
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{name}: the samples are not finite (NaN or infinite values).", code=Code.NON_FINITE)
     voiced = detect_voice(
         samples, top_db=spec.vad_top_db, frame_length=spec.vad_frame_length, hop_length=spec.vad_hop_length
     )
     seconds = voiced.length / spec.sample_rate
     if seconds < spec.min_voiced_seconds:
         raise AudioError(
-            f"{name}: {seconds:.2f} s of voice after trimming; at least {spec.min_voiced_seconds:.1f} s is needed."
+            f"{name}: {seconds:.2f} s of voice after trimming; at least {spec.min_voiced_seconds:.1f} s is needed.",
+            code=Code.TOO_SHORT,
         )
+    check_voicing(samples[voiced.start : voiced.stop], sample_rate=spec.sample_rate, name=name, family=family)
     return voiced
 
 
 def prepare_input(samples: np.ndarray, *, spec: FeatureSpec, task: Task, name: str = "recording", device: str = "cpu") -> PreparedInput:
-    """The one path from a waveform at ``spec.sample_rate`` [shape=(n,)] to model input."""
+    """The one path from a waveform at ``spec.sample_rate`` [shape=(n,)] to model input.
+
+    AudioError as ``trim`` raises it, and NON_FINITE if the features are not finite.
+    """
     import torch
 
-    voiced = trim(samples, spec=spec, name=name)
+    voiced = trim(samples, spec=spec, name=name, family=task.family)
     wave = torch.from_numpy(np.ascontiguousarray(samples[voiced.start : voiced.stop], dtype=np.float32)).to(device)
     feats = compute_features(wave, spec=spec, family=task.family)
+    if not bool(torch.isfinite(feats).all()):
+        raise AudioError(f"{name}: the features of this recording are not finite numbers.", code=Code.NON_FINITE)
     return PreparedInput(voiced, feats, to_windows(feats, n_frames=spec.n_frames), spec.sample_rate)

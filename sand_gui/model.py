@@ -13,21 +13,33 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import Bundle, ModelCard, load_bundle
+from .card_schema import MAX_BATCH, MAX_PARAMS, check_architecture
 from .errors import BundleError, DeviceError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-MAX_BATCH = 64  # windows per forward pass; bounds memory on long recordings
 
 
 def build_network(architecture: str, *, num_classes: int, arch_kwargs: dict | None = None, drop_path_rate: float = 0.0):
-    """A timm network with 3 input channels and ``num_classes`` outputs; never downloads."""
-    import timm
+    """A timm network with 3 input channels and ``num_classes`` outputs; never downloads.
 
-    if not timm.is_model(architecture):
-        raise BundleError(f"architecture {architecture!r} is not known to timm {timm.__version__}.")
+    The same allow-list as a card's (``card_schema.check_architecture``: a ConvNeXt, known
+    arguments with bounded values, never a path or ``pretrained``) is applied here too, and
+    the network is first built on torch's ``meta`` device (no memory) to count its
+    parameters against ``MAX_PARAMS`` before it is built for real.
+    """
+    import timm
+    import torch
+
     kwargs = dict(arch_kwargs or {})
     if drop_path_rate:
         kwargs["drop_path_rate"] = drop_path_rate
+    check_architecture(architecture, kwargs, num_classes=num_classes)
+    if not timm.is_model(architecture):
+        raise BundleError(f"architecture {architecture!r} is not known to timm {timm.__version__}.")
+    with torch.device("meta"):
+        count = sum(p.numel() for p in timm.create_model(architecture, pretrained=False, num_classes=num_classes, in_chans=3, **kwargs).parameters())
+    if count > MAX_PARAMS:
+        raise BundleError(f"architecture {architecture} has {count:,} parameters; the limit is {MAX_PARAMS:,}.")
     return timm.create_model(architecture, pretrained=False, num_classes=num_classes, in_chans=3, **kwargs)
 
 

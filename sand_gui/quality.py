@@ -20,6 +20,7 @@ class Code(str, Enum):
     LOW_LEVEL = "low_level"
     TRUNCATED = "truncated"
     SCALED = "scaled"  # float samples beyond full scale were scaled down
+    INCOMPLETE = "incomplete"  # the data ends before the header says
     # rejections: the recording is not used
     NOT_FOUND = "not_found"
     UNREADABLE = "unreadable"
@@ -32,8 +33,28 @@ class Code(str, Enum):
     TOO_SHORT = "too_short"
 
 
-WARNINGS = frozenset({Code.CLIPPING, Code.DC_REMOVED, Code.LOW_LEVEL, Code.TRUNCATED, Code.SCALED})
+WARNINGS = frozenset({Code.CLIPPING, Code.DC_REMOVED, Code.LOW_LEVEL, Code.TRUNCATED, Code.SCALED, Code.INCOMPLETE})
 REJECTIONS = frozenset(Code) - WARNINGS
+
+# The short label of each code for the task list's quality column (tests check that every
+# code has one and every label a code).
+FLAGS: dict[Code, str] = {
+    Code.CLIPPING: "clipping",
+    Code.DC_REMOVED: "DC removed",
+    Code.LOW_LEVEL: "low level",
+    Code.TRUNCATED: "truncated",
+    Code.SCALED: "scaled",
+    Code.INCOMPLETE: "incomplete",
+    Code.NOT_FOUND: "missing",
+    Code.UNREADABLE: "unreadable",
+    Code.EMPTY: "empty",
+    Code.TOO_LARGE: "too large",
+    Code.BAD_RATE: "bad rate",
+    Code.NON_FINITE: "not finite",
+    Code.SILENT: "silent",
+    Code.NO_VOICE: "no voice",
+    Code.TOO_SHORT: "too short",
+}
 
 
 class Note(str):
@@ -57,3 +78,9 @@ def _note(text: str, code: str) -> Note:
 def codes(notes) -> list[Code]:
     """The codes of a list of notes (plain strings, from older sessions, have none)."""
     return [n.code for n in notes if isinstance(n, Note)]
+
+
+def flags(notes, error: BaseException | None = None) -> list[str]:
+    """Short labels (``FLAGS``) of the notes' codes and of an error's code, in order, once each."""
+    found = codes(notes) + ([error.code] if getattr(error, "code", None) is not None else [])
+    return list(dict.fromkeys(FLAGS[Code(c)] for c in found))

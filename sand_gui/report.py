@@ -1,36 +1,44 @@
 """Reports of one assessment: PDF for the clinician, JSON and CSV for records and research.
 
-All three carry the same content: the analysis exactly as ``sand-gui analyze --json`` prints
-it (``AnalysisResult.to_dict()``), the session (pseudonymous ID, date, age, sex, takes) and
-provenance (application version, model bundle checksum, SHA-256 of every recording), so a
+All of them describe the result from the result itself (``AnalysisResult``): the model
+bundle that produced it (file, SHA-256, name, architecture, synthetic flag), its FeatureSpec
+and the device, never whatever model is loaded when the report is written. The PDF's
+spectrograms are computed with the result's FeatureSpec. The JSON holds the analysis
+exactly as ``sand-gui analyze --json`` prints it (``AnalysisResult.to_dict()``), the session
+(pseudonymous ID, date, age, sex, takes) and provenance (application version, bundle
+checksum, SHA-256 of every recording as analysed and whether the file still matches), so a
 report can always be traced to the audio and the model that produced it.
 
-Quality before verdict: when ``result.quality_ok`` is False the PDF and the CSV show
+The CSV has one shape: one row per task (``write_csv``); the patient-level result is its own
+one-row file, ``<name>_patient.csv`` (``write_patient_csv``). Warnings and rejections carry
+their codes (``sand_gui.quality.Code`` values) beside their sentences.
+
+Quality before verdict: when ``result.quality_ok`` is False the PDF and the patient CSV show
 ``result.quality_message`` where the final class would be.
 
 The PDF is drawn with matplotlib ``Figure`` + ``PdfPages`` (no pyplot, no Qt), with the
-drawing functions of ``plots``. Every file is written atomically (``.part`` + rename).
+drawing functions of ``plots``. JSON is strict (``allow_nan=False``). Every file is written
+atomically (temporary file + rename); a failure is a ``StorageError`` naming the file.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import io
 import json
-import os
 import platform
 import textwrap
 from pathlib import Path
 
 from . import __version__
 from .classes import CLASS_NUMBERS, get_class
-from .session import Session, write_atomic
+from .errors import StorageError, one_line, storage_error
+from .session import Session, atomic_path, sha256_file, write_atomic
 from .tasks import TASK_IDS, get_task, patient_id_from_filename
 
 REPORT_FORMAT = "sand_gui.report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: the model and spec come from the result; recordings as analysed
 DISCLAIMER = (
     "Research tool, not a diagnosis. This result comes from a research prototype for the SAND "
     "challenge (Task 1); it is not a medical device and must not be used on its own for diagnosis "
@@ -42,46 +50,55 @@ SYNTHETIC_BANNER = (
 )
 A4 = (8.27, 11.69)  # inches, portrait
 MONO = "DejaVu Sans Mono"
+PATIENT_SUFFIX = "_patient"  # <name>.csv (per task) -> <name>_patient.csv (patient level)
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _file_entry(path: Path, **extra) -> dict:
+def _file_entry(path: Path, *, analysed_sha256: str | None = None, **extra) -> dict:
+    """A file's identity: ``sha256`` as analysed (or as found now), size, and ``status``:
+    ``"ok"``, ``"missing"`` or ``"changed"`` (its bytes now differ from those analysed)."""
     path = Path(path)
-    entry = dict(extra, file=str(path), sha256=None, bytes=None)
-    if path.is_file():
-        entry["sha256"] = sha256_file(path)
-        entry["bytes"] = path.stat().st_size
+    now = sha256_file(path)
+    entry = dict(extra, file=str(path), sha256=analysed_sha256 or now, bytes=None)
+    if now is not None:
+        try:
+            entry["bytes"] = path.stat().st_size
+        except OSError:
+            pass
+    entry["status"] = "missing" if now is None else "changed" if analysed_sha256 and now != analysed_sha256 else "ok"
     return entry
 
 
-def provenance(result, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
-    """Where the result came from: app version, bundle SHA-256, SHA-256 of every recording.
+def _bundle(result, bundle_path) -> dict:
+    """The bundle that produced the result: its own record, never the one loaded now.
+    ``bundle_path`` only fills in a hand-made result that carries no checksum."""
+    m = result.model or {}
+    if not m.get("sha256") and bundle_path is not None and Path(bundle_path).is_file():
+        return {"file": Path(bundle_path).name, "sha256": sha256_file(bundle_path)}
+    return {"file": m.get("file"), "sha256": m.get("sha256")}
 
-    ``recordings`` lists the analysed files; with a session, ``session_files`` lists every
-    take and loaded file of it (older takes included). Without ``bundle_path`` the bundle's
-    checksum is the one the classifier verified when loading (``result.model["sha256"]``).
+
+def provenance(result, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
+    """Where the result came from: app version, the result's bundle and FeatureSpec, and the
+    SHA-256 of every recording as analysed (``status`` says whether the file still matches).
+
+    With a session, ``session_files`` lists every take and loaded file of it (older takes
+    included) with the checksum ``session.json`` recorded.
     """
-    if bundle_path is not None and Path(bundle_path).is_file():
-        bundle = {"file": Path(bundle_path).name, "sha256": sha256_file(bundle_path)}
-    else:
-        bundle = {"file": result.model.get("file"), "sha256": result.model.get("sha256")}
     out = {
         "application": "sand_gui", "app_version": __version__,
+        "analysed_with": getattr(result, "app_version", None),
+        "analysed_at": getattr(result, "analysed_at", None),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(), "platform": platform.platform(),
-        "bundle": bundle,
-        "recordings": [_file_entry(Path(t.file), task=t.task) for t in result.tasks],
+        "bundle": _bundle(result, bundle_path),
+        "feature_spec": getattr(result, "feature_spec", None),
+        "device": result.device,
+        "recordings": [_file_entry(Path(t.file), analysed_sha256=getattr(t, "sha256", None), task=t.task)
+                       for t in result.tasks],
     }
     if session is not None:
-        out["session_files"] = [_file_entry(p) for p in session.files()]
+        out["session_files"] = [_file_entry(p, analysed_sha256=session.recorded_sha256(p), origin=session.origin(p))
+                                for p in session.files()]
     return out
 
 
@@ -96,14 +113,18 @@ def report_dict(result, *, session: Session | None = None, bundle_path: str | Pa
 
 
 def write_json(path, result, *, session: Session | None = None, bundle_path=None) -> Path:
-    """Same content as ``sand-gui analyze --json`` (under ``analysis``) + session + provenance."""
-    return write_atomic(Path(path), json.dumps(report_dict(result, session=session, bundle_path=bundle_path), indent=2))
+    """Same content as ``sand-gui analyze --json`` (under ``analysis``) + session + provenance;
+    strict JSON. ``bundle_path`` is only used for a result that carries no bundle checksum."""
+    text = json.dumps(report_dict(result, session=session, bundle_path=bundle_path), indent=2, allow_nan=False)
+    return write_atomic(Path(path), text)
 
 
 def _class_numbers(result) -> list[int]:
     for t in result.tasks:
         if t.probabilities:
             return sorted(int(c) for c in t.probabilities)
+    if result.verdict is not None:
+        return sorted(int(c) for c in result.verdict.votes)
     return list(CLASS_NUMBERS)
 
 
@@ -115,65 +136,148 @@ def _patient(result, session: Session | None) -> tuple[str, str]:
     return (ids.pop() if len(ids) == 1 else "-"), _dt.date.today().isoformat()
 
 
-CSV_COLUMNS = ("patient_id", "date", "task", "file", "sha256", "class", "label")
-
-
-def write_csv(path, result, *, session: Session | None = None, bundle_path=None) -> Path:
-    """One row per task (all eight; missing ones say so), then a ``final`` row.
-
-    Columns: patient_id, date, task, file, sha256, class, label, p1..p5, seconds (voiced),
-    warnings, error. The final row holds the final class (empty when quality is too low, with
-    ``quality_message`` under error), the mean probabilities, the vote summary under warnings,
-    and the model bundle with its checksum under file / sha256.
-    """
-    d = result.to_dict()
-    prov = provenance(result, session, bundle_path)
-    pid, date = _patient(result, session)
-    classes = _class_numbers(result)
-    sha = {r["task"]: r["sha256"] for r in prov["recordings"]}
-    header = list(CSV_COLUMNS) + [f"p{c}" for c in classes] + ["seconds", "warnings", "error"]
+def _csv_text(header: list[str], rows: list[list]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    rows = {t["task"]: t for t in d["tasks"]}
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def patient_csv_path(path) -> Path:
+    """Where the patient-level CSV of a per-task CSV goes: ``<name>_patient.csv``."""
+    path = Path(path)
+    return path.with_name(path.stem + PATIENT_SUFFIX + (path.suffix or ".csv"))
+
+
+TASK_CSV_COLUMNS = ("patient_id", "date", "task", "status", "file", "sha256", "class")
+TASK_CSV_TAIL = ("trimmed_seconds", "warnings", "warning_codes", "error", "error_code")
+
+
+def task_csv_header(class_numbers) -> list[str]:
+    """Columns of the per-task CSV: one meaning each, whatever the row."""
+    return list(TASK_CSV_COLUMNS) + [f"p{c}" for c in class_numbers] + list(TASK_CSV_TAIL)
+
+
+def write_csv(path, result, *, session: Session | None = None, bundle_path=None, patient_path=None) -> Path:
+    """The per-task CSV (returned): one row per protocol task, all eight, in protocol order.
+
+    Columns: patient_id, date, task, status (ok / rejected / missing), file, sha256 (as
+    analysed), class (the task's vote), p1..p5, trimmed_seconds, warnings and warning_codes
+    (``; ``-joined, aligned), error and error_code. The patient-level result is written beside
+    it by ``write_patient_csv`` to ``patient_path`` (default ``<name>_patient.csv``; pass
+    ``False`` to skip it). ``bundle_path`` is accepted for compatibility and not used.
+    """
+    d = result.to_dict()
+    pid, date = _patient(result, session)
+    classes = _class_numbers(result)
+    rows_by_task = {t["task"]: t for t in d["tasks"]}
+    rows = []
     for task_id in TASK_IDS:
-        t = rows.get(task_id)
+        t = rows_by_task.get(task_id)
         if t is None:
-            w.writerow([pid, date, task_id, "", "", "", ""] + [""] * len(classes) + ["", "", "missing"])
+            rows.append([pid, date, task_id, "missing", "", "", ""] + [""] * len(classes) + ["", "", "", "", ""])
             continue
         probs = t["probabilities"] or {}
-        w.writerow(
-            [pid, date, task_id, t["file"], sha.get(task_id) or "", t["class"] or "", ""]
+        status = "rejected" if t["error"] else "ok"
+        rows.append(
+            [pid, date, task_id, status, t["file"], t.get("sha256") or "", "" if t["class"] is None else t["class"]]
             + [probs.get(str(c), "") for c in classes]
-            + ["" if t["trimmed_seconds"] is None else t["trimmed_seconds"], "; ".join(t["warnings"]), t["error"] or ""]
+            + ["" if t["trimmed_seconds"] is None else t["trimmed_seconds"], "; ".join(t["warnings"]),
+               "; ".join(t.get("warning_codes") or []), t["error"] or "", t.get("error_code") or ""]
         )
-    v = result.verdict
-    mean = v.mean_probabilities if v is not None else {}
-    summary = "" if v is None else v.summary
-    w.writerow(
-        [pid, date, "final", prov["bundle"]["file"] or "", prov["bundle"]["sha256"] or "",
-         d["final_class"] if result.quality_ok else "", d["final_label"] if result.quality_ok else ""]
-        + [round(mean[c], 6) if c in mean else "" for c in classes]
-        + ["", summary, d["quality_message"]]
-    )
-    return write_atomic(Path(path), buf.getvalue())
+    out = write_atomic(Path(path), _csv_text(task_csv_header(classes), rows))
+    if patient_path is not False:
+        write_patient_csv(patient_csv_path(path) if patient_path is None else patient_path, result, session=session)
+    return out
 
 
-def task_spectrograms(result, spec) -> dict:
-    """Mel dB [shape=(n_mels, t)] of the voiced part of each usable recording, as the model saw it."""
+def patient_csv_header(class_numbers) -> list[str]:
+    return (["patient_id", "date", "final_class", "final_label", "quality_ok", "quality_message", "usable_tasks",
+             "vote_of_usable_tasks", "vote_summary", "tie_broken"]
+            + [f"votes_{c}" for c in class_numbers] + [f"mean_p{c}" for c in class_numbers]
+            + ["model_name", "model_file", "model_sha256", "model_architecture", "model_synthetic", "feature_spec",
+               "device", "device_note", "analysed_at", "app_version"])
+
+
+def write_patient_csv(path, result, *, session: Session | None = None) -> Path:
+    """The patient-level result, one row: ``final_class``/``final_label`` only when the
+    quality gate is met (else empty, with ``quality_message``); ``vote_of_usable_tasks`` is the
+    vote whatever the gate says; votes and mean probabilities per class; the model that
+    produced it (name, file, SHA-256, architecture, synthetic), its FeatureSpec (JSON), device."""
+    d = result.to_dict()
+    pid, date = _patient(result, session)
+    classes = _class_numbers(result)
+    v, m = result.verdict, result.model or {}
+    ok = result.quality_ok
+    row = ([pid, date, d["final_class"] if ok else "", d["final_label"] if ok else "", str(ok).lower(),
+            d["quality_message"], result.n_valid, "" if v is None else v.final_class, "" if v is None else v.summary,
+            "" if v is None else str(v.tie_broken).lower()]
+           + ["" if v is None else v.votes.get(c, 0) for c in classes]
+           + ["" if v is None or c not in v.mean_probabilities else round(v.mean_probabilities[c], 6) for c in classes]
+           + [m.get("name", ""), m.get("file", ""), m.get("sha256", ""), m.get("architecture", ""),
+              str(bool(m.get("synthetic", True))).lower(),
+              "" if d.get("feature_spec") is None else json.dumps(d["feature_spec"], sort_keys=True, allow_nan=False),
+              result.device, result.device_note, d.get("analysed_at", ""), d.get("app_version", "")])
+    return write_atomic(Path(path), _csv_text(patient_csv_header(classes), [row]))
+
+
+def result_spec(result, spec=None):
+    """The FeatureSpec the result was computed with; ``spec`` only for a result without one."""
+    return getattr(result, "spec", None) or spec
+
+
+def task_spectrograms(result, spec=None) -> dict:
+    """Mel dB [shape=(n_mels, t)] of the voiced part of each usable recording, as the model saw
+    it: computed with the result's own FeatureSpec (``spec`` is used only for a result that
+    carries none). A recording whose bytes changed since the analysis is left out."""
     import torch
 
     from .audio import load_recording
     from .features import mel_db
 
+    spec = result_spec(result, spec)
+    if spec is None:
+        return {}
     out = {}
     for t in result.tasks:
         if not t.ok or t.voiced is None:
+            continue
+        if getattr(t, "sha256", None) and sha256_file(t.file) != t.sha256:
             continue
         rec = load_recording(t.file, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
         wave = torch.from_numpy(rec.samples[t.voiced.start : t.voiced.stop].copy())
         out[t.task] = mel_db(wave, spec=spec, family=get_task(t.task).family).numpy()
     return out
+
+
+def spec_summary(spec) -> str:
+    """One line naming the FeatureSpec's main fields (for the PDF and the window)."""
+    if spec is None:
+        return "not recorded"
+    band = "none" if spec.bandlimit_hz is None else f"{spec.bandlimit_hz:g} Hz"
+    return (f"{spec.sample_rate} Hz, n_fft {spec.n_fft}, hop {spec.hop_length}, {spec.n_mels} mels, "
+            f"{spec.n_frames} frames, band limit {band}, phonation {spec.phonation_band[0]:g}-{spec.phonation_band[1]:g} Hz, "
+            f"rhythm {spec.rhythm_band[0]:g}-{spec.rhythm_band[1]:g} Hz")
+
+
+def write_reports(base, result, *, session: Session | None = None) -> list[Path]:
+    """``base``.pdf, .json, .csv and ``base``_patient.csv, all describing the result's own
+    model and spec; the list of paths written. The folder is made when missing."""
+    base = Path(base)
+    if base.parent.exists() and not base.parent.is_dir():
+        raise StorageError(f"{one_line(base.parent)}: is a file, not a folder.")
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, base.parent) from None
+    csv_path = base.with_suffix(".csv")
+    return [
+        write_pdf(base.with_suffix(".pdf"), result, session=session),
+        write_json(base.with_suffix(".json"), result, session=session),
+        write_csv(csv_path, result, session=session, patient_path=False),
+        write_patient_csv(patient_csv_path(csv_path), result, session=session),
+    ]
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -318,7 +422,9 @@ def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
     from .plots import plot_spectrogram
 
     page.text("Spectrograms of the voiced part of each recording", size=13, weight="bold", gap=0.02)
-    page.text("mel power in dB, as the model sees it (x: seconds, y: Hz on a mel scale)", size=9, color="#444444", gap=0.2)
+    page.text("mel power in dB, as the model sees it (x: seconds, y: Hz on a mel scale)", size=9, color="#444444", gap=0.02)
+    page.wrapped(f"Computed with the FeatureSpec of the model that made this result: {spec_summary(spec)}",
+                 size=8, color="#444444", gap=0.2)
     rows = {t.task: t for t in result.tasks}
     h, gap = 1.75, 0.55
     top = page.y
@@ -337,7 +443,10 @@ def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
             ax.xaxis.label.set_fontsize(7.5)
             ax.yaxis.label.set_fontsize(7.5)
         else:
-            why = "missing" if t is None else ("rejected: " + (t.error or "")) if not t.ok else "spectrogram not available"
+            changed = t is not None and t.ok and getattr(t, "sha256", None) and sha256_file(t.file) != t.sha256
+            why = ("missing" if t is None else ("rejected: " + (t.error or "")) if not t.ok
+                   else "the recording changed or was removed since the analysis" if changed
+                   else "spectrogram not available")
             ax.set_axis_off()
             ax.set_title(f"{task_id} ({name})", fontsize=8.5)
             ax.text(0.5, 0.5, textwrap.fill(why, 45), ha="center", va="center", fontsize=8, color="#b71c1c", transform=ax.transAxes)
@@ -345,25 +454,27 @@ def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
 
 def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -> None:
     m = result.model
-    page.text("Model", size=13, weight="bold", gap=0.08)
+    page.text("Model that produced this result", size=13, weight="bold", gap=0.08)
     page.text(f"Name: {m.get('name')}   Architecture: {m.get('architecture')}", size=9.5)
     page.wrapped(f"Training data: {m.get('training_data') or 'not stated'}", size=9.5)
     page.text("Trained on synthetic speech: " + ("YES (demonstration only)" if m.get("synthetic", True) else "no"), size=9.5,
               color="#c62828" if m.get("synthetic", True) else "black")
     page.text(f"Bundle file: {prov['bundle']['file']}", size=9.5, gap=0.02)
     page.text(f"Bundle SHA-256: {prov['bundle']['sha256']}", size=8, family=MONO)
+    page.wrapped(f"Feature spec: {spec_summary(result_spec(result))}", size=8.5)
     device = result.device + (f" ({result.device_note})" if result.device_note else "")
     page.wrapped(f"Computed on: {device}; analysis took {result.elapsed_ms / 1000:.1f} s", size=9.5)
     page.y += 0.15
     page.text("Provenance", size=13, weight="bold", gap=0.08)
     page.text(f"Application: sand_gui {prov['app_version']}   Python {prov['python']}   {prov['platform']}", size=8.5)
-    page.text(f"Generated at (UTC): {prov['generated_at']}", size=8.5)
+    page.text(f"Analysed at (UTC): {prov.get('analysed_at') or '-'}   Report generated at (UTC): {prov['generated_at']}", size=8.5)
     if session is not None:
         page.text(f"Session folder: {_clip(str(session.folder), 100)}", size=8.5)
     page.y += 0.1
     page.text("SHA-256 of the analysed recordings", size=10, weight="bold", gap=0.06)
     for r in prov["recordings"]:
-        page.text(f"{r['task']:<11} {_clip(Path(r['file']).name, 60)}", size=8, family=MONO, gap=0.0)
+        note = {"missing": "  (file no longer found)", "changed": "  (file changed since the analysis)"}.get(r["status"], "")
+        page.text(f"{r['task']:<11} {_clip(Path(r['file']).name, 60)}{note}", size=8, family=MONO, gap=0.0)
         page.text(f"{'':<11} {r['sha256'] or 'file not found'}", size=8, family=MONO, gap=0.05)
     others = [f for f in prov.get("session_files", []) if f["file"] not in {r["file"] for r in prov["recordings"]}]
     if others:
@@ -375,21 +486,35 @@ def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -
             page.text(f"... and {len(others) - 12} more (listed in the JSON report)", size=7)
 
 
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc`` (itself, or its cause/context chain), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def write_pdf(path, result, *, session: Session | None = None, features_by_task: dict | None = None,
               spec=None, bundle_path=None) -> Path:
     """The clinician's PDF (A4, three pages): summary with final class (or the quality message),
     vote matrix and task table; mel thumbnails; model and provenance. A red banner when the
     model was trained on synthetic speech; the research-tool disclaimer on every page.
 
-    ``features_by_task``: task id -> mel dB [shape=(n_mels, t)] (e.g. from ``task_spectrograms``);
-    when None they are computed from the recordings if ``spec`` (or ``bundle_path``, whose card
-    holds it) is given, else the thumbnails say they are not available.
+    The model, its checksum and the FeatureSpec are the result's own; the thumbnails are
+    computed with the result's spec (``task_spectrograms``). ``spec`` and ``bundle_path`` are
+    kept for compatibility and used only for a hand-made result that carries no spec (a
+    ``bundle_path`` only when its SHA-256 is the result's). ``features_by_task``: task id ->
+    mel dB [shape=(n_mels, t)] already computed with the result's spec.
     """
     from matplotlib import rc_context
     from matplotlib.backends.backend_pdf import PdfPages
 
     path = Path(path)
-    if spec is None and bundle_path is not None:
+    spec = result_spec(result, spec)
+    if spec is None and bundle_path is not None and sha256_file(bundle_path) == _bundle(result, bundle_path)["sha256"]:
         from .bundle import read_card
 
         spec = read_card(bundle_path).spec
@@ -398,17 +523,23 @@ def write_pdf(path, result, *, session: Session | None = None, features_by_task:
         mels = task_spectrograms(result, spec) if spec is not None else {}
     prov = provenance(result, session, bundle_path)
     pid, date = _patient(result, session)
-    part = path.with_name(path.name + ".part")
-    with rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}):
-        with PdfPages(part, metadata={"Title": f"SAND assessment {pid} {date}", "Creator": f"sand_gui {__version__}",
-                                      "Subject": "Research tool, not a diagnosis"}) as pdf:
-            total = 3
-            for number, draw in enumerate(
-                (lambda p: _page_summary(p, result, session, pid, date),
-                 lambda p: _page_spectrograms(p, result, spec, mels),
-                 lambda p: _page_provenance(p, result, prov, session)), start=1):
-                page = _Page(number, total)
-                draw(page)
-                pdf.savefig(page.fig)
-    os.replace(part, path)
+    try:
+        with rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}), atomic_path(path) as part:
+            with PdfPages(part, metadata={"Title": f"SAND assessment {pid} {date}", "Creator": f"sand_gui {__version__}",
+                                          "Subject": "Research tool, not a diagnosis"}) as pdf:
+                total = 3
+                for number, draw in enumerate(
+                    (lambda p: _page_summary(p, result, session, pid, date),
+                     lambda p: _page_spectrograms(p, result, spec, mels),
+                     lambda p: _page_provenance(p, result, prov, session)), start=1):
+                    page = _Page(number, total)
+                    draw(page)
+                    pdf.savefig(page.fig)
+    except StorageError:
+        raise
+    except Exception as exc:  # the PDF writer may hide a full disk behind its own error
+        os_error = _os_error_in(exc)
+        if os_error is None:
+            raise
+        raise storage_error(os_error, path) from None
     return path

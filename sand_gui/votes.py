@@ -36,15 +36,24 @@ class Verdict:
 
 
 def task_vote(probabilities: np.ndarray, class_numbers: Sequence[int]) -> int:
-    """The class a task votes for: the most probable one."""
+    """The class a task votes for: the most probable one (ValueError when not finite)."""
+    if not np.isfinite(np.asarray(probabilities, dtype=np.float64)).all():
+        raise ValueError("probabilities that are not finite cannot vote")
     return int(class_numbers[int(np.argmax(probabilities))])
 
 
 def majority_vote(task_probabilities: Mapping[str, np.ndarray], class_numbers: Sequence[int]) -> Verdict:
-    """Final class from per-task probabilities [each shape=(n_classes,)]; ValueError if empty."""
+    """Final class from per-task probabilities [each shape=(n_classes,)].
+
+    ValueError if empty, or if any probability is not finite: garbage never votes (the
+    pipeline rejects such a task with its reason before it gets here).
+    """
     if not task_probabilities:
         raise ValueError("no task to vote")
     probs = np.stack([np.asarray(p, dtype=np.float64) for p in task_probabilities.values()])
+    if not np.isfinite(probs).all():
+        bad = [t for t, p in task_probabilities.items() if not np.isfinite(np.asarray(p, dtype=np.float64)).all()]
+        raise ValueError(f"probabilities of {', '.join(map(str, bad))} are not finite; they cannot vote")
     votes = {int(c): 0 for c in class_numbers}
     for p in probs:
         votes[task_vote(p, class_numbers)] += 1

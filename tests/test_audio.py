@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import soundfile as sf
+from sandtest import vowel
 
 from sand_gui.audio import MAX_SECONDS, load_recording
-
-from sandtest import vowel
+from sand_gui.quality import Code, Note, codes
 
 
 @pytest.mark.parametrize("fmt, subtype", [
@@ -55,15 +55,27 @@ def test_multichannel_is_mixed_down(tmp_path):
     np.testing.assert_allclose(rec.samples, 0.75 * x, atol=1e-4)
 
 
-def test_warnings_for_clipping_dc_and_low_level(tmp_path):
+def test_warnings_for_clipping_dc_and_low_level_are_notes_with_codes(tmp_path):
     x = vowel(1.0, lead=0.1, level=1.0)
     sf.write(tmp_path / "clip.wav", np.clip(x * 3, -1, 1), 8000, subtype="FLOAT")
-    assert any("clipping" in w for w in load_recording(tmp_path / "clip.wav", sample_rate=8000).warnings)
+    rec = load_recording(tmp_path / "clip.wav", sample_rate=8000)
+    assert codes(rec.warnings) == [Code.CLIPPING] and rec.warnings[0].startswith("clipping: ")
     sf.write(tmp_path / "dc.wav", x * 0.3 + 0.2, 8000, subtype="FLOAT")
     rec = load_recording(tmp_path / "dc.wav", sample_rate=8000)
-    assert any("DC offset of +0.200 removed" in w for w in rec.warnings) and abs(rec.samples.mean()) < 1e-3
+    assert rec.warnings == ["DC offset of +0.200 removed"] and codes(rec.warnings) == [Code.DC_REMOVED]
+    assert abs(rec.samples.mean()) < 1e-3
     sf.write(tmp_path / "low.wav", x * 0.005, 8000, subtype="FLOAT")
-    assert any("very low level" in w for w in load_recording(tmp_path / "low.wav", sample_rate=8000).warnings)
+    rec = load_recording(tmp_path / "low.wav", sample_rate=8000)
+    assert codes(rec.warnings) == [Code.LOW_LEVEL] and "very low level: peak -46 dBFS" == rec.warnings[0]
+    assert all(isinstance(w, Note) for w in rec.warnings)
+
+
+def test_float_overs_are_scaled_not_clipped(tmp_path):
+    x = vowel(1.0, lead=0.1, level=1.0) * 3.0  # a float file may hold values beyond +-1
+    sf.write(tmp_path / "hot.wav", x, 8000, subtype="FLOAT")
+    rec = load_recording(tmp_path / "hot.wav", sample_rate=8000)
+    assert codes(rec.warnings) == [Code.SCALED] and "reach 3" in rec.warnings[0]
+    np.testing.assert_allclose(rec.samples, x / np.abs(x).max(), atol=1e-5)
 
 
 def test_very_long_files_are_bounded_with_a_warning(tmp_path):
@@ -73,3 +85,4 @@ def test_very_long_files_are_bounded_with_a_warning(tmp_path):
     rec = load_recording(tmp_path / "long.wav", sample_rate=4000)
     assert abs(rec.seconds - MAX_SECONDS) < 0.01
     assert any("only the first 120 s are used" in w for w in rec.warnings)
+    assert codes(rec.warnings) == [Code.TRUNCATED]

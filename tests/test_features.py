@@ -94,3 +94,14 @@ def test_spec_round_trip_and_refusals():
         FeatureSpec.from_dict({**TEST_SPEC.to_dict(), "pcen": True})
     with pytest.raises(BundleError, match="normalization 'minmax' is unknown"):
         FeatureSpec.from_dict({**TEST_SPEC.to_dict(), "normalization": "minmax"})
+
+
+def test_prepare_input_refuses_noise_with_its_code_and_keeps_quiet_voices():
+    from sand_gui.quality import Code
+
+    noise = (0.01 * np.random.default_rng(0).standard_normal(3 * TEST_SPEC.sample_rate)).astype(np.float32)
+    with pytest.raises(AudioError, match=r"^ID1_rhythmPA.wav: no voice found \(") as info:
+        prepare_input(noise, spec=TEST_SPEC, task=get_task("rhythmPA"), name="ID1_rhythmPA.wav")
+    assert info.value.code is Code.NO_VOICE
+    quiet = ddk(3.0) * 10 ** (-45 / 20) / 0.3  # a -45 dBFS /pa/ train
+    assert prepare_input(quiet, spec=TEST_SPEC, task=get_task("rhythmPA")).voiced_seconds > 2.5

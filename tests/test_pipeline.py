@@ -40,8 +40,9 @@ def test_bad_and_missing_tasks_are_reported_not_fatal(patient_dir, clf):
     sf.write(patient_dir / "ID042_rhythmKA.wav", np.zeros(8000, dtype=np.float32), 8000)
     (patient_dir / "ID042_phonationU.wav").unlink()
     r = analyze(collect_recordings(patient_dir), clf)
-    bad = {t.task: t.error for t in r.tasks if t.error}
-    assert list(bad) == ["rhythmKA"] and "no voice found" in bad["rhythmKA"]
+    bad = {t.task: t for t in r.tasks if t.error}
+    assert list(bad) == ["rhythmKA"] and bad["rhythmKA"].error.startswith("ID042_rhythmKA.wav: ")
+    assert bad["rhythmKA"].error_code in ("silent", "no_voice")  # code that reacts reads the code
     assert r.missing_tasks == ["phonationU"]
     assert r.n_valid == 6 and r.verdict.n_voting == 6 and r.quality_ok
 
@@ -74,7 +75,9 @@ def test_cli_json_schema_end_to_end(patient_dir, tiny_bundle):
     d = json.loads(proc.stdout)
     assert {"schema_version", "tasks", "votes", "final_class", "final_label", "tie_broken", "tie_rule", "model", "device", "elapsed_ms", "quality_ok"} <= set(d)
     assert [t["task"] for t in d["tasks"]] == list(TASK_IDS)
-    assert set(d["tasks"][0]) == {"task", "file", "class", "probabilities", "trimmed_seconds", "voiced_samples", "warnings", "error"}
+    assert set(d["tasks"][0]) == {"task", "file", "class", "probabilities", "trimmed_seconds", "voiced_samples", "warnings",
+                                  "warning_codes", "error", "error_code", "sha256"}
+    assert d["schema_version"] == 2 and d["feature_spec"]["n_mels"] == 64 and d["analysed_at"]
     assert sum(d["votes"].values()) == 8
     assert d["model"]["architecture"] == "convnext_atto" and d["model"]["synthetic"] is True
 

@@ -5,15 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sandtest import TEST_SPEC, vowel
 from matplotlib.figure import Figure
+from sandtest import TEST_SPEC, vowel
 
 from sand_gui.features import compute_features, mel_db, trim
 from sand_gui.pipeline import AnalysisResult, TaskResult
 from sand_gui.plots import (
-    hz_to_mel, mel_ticks, mel_to_hz, model_view, plot_probabilities, plot_spectrogram, plot_vote_matrix, plot_waveform,
+    PANEL_TITLES,
+    add_colorbar,
+    hz_to_mel,
+    mel_ticks,
+    mel_to_hz,
+    model_view,
+    plot_model_view,
+    plot_probabilities,
+    plot_spectrogram,
+    plot_vote_matrix,
+    plot_waveform,
 )
 from sand_gui.tasks import TASK_IDS
+from sand_gui.vad import VoicedRange
 from sand_gui.votes import majority_vote
 
 SR = TEST_SPEC.sample_rate
@@ -25,6 +36,12 @@ def two_tones(hz=(300.0, 1000.0), seconds=2.0, lead=0.5):
     pad = np.zeros(int(lead * SR))
     rng = np.random.default_rng(0)
     return (np.concatenate([pad, x, pad]) + 1e-4 * rng.standard_normal(len(t) + 2 * len(pad))).astype(np.float32)
+
+
+def kept(x, lead=0.5) -> VoicedRange:
+    """The tones' own span: a pure tone is no voice to the voice detector, and drawing needs none."""
+    pad = int(lead * SR)
+    return VoicedRange(pad, len(x) - pad, len(x))
 
 
 def test_mel_scale_round_trip_and_ticks():
@@ -45,12 +62,15 @@ def test_model_view_is_exactly_what_the_model_sees():
     feats = compute_features(wave, spec=TEST_SPEC, family="phonation").numpy()
     np.testing.assert_array_equal(view["delta"], feats[1])
     np.testing.assert_array_equal(view["delta2"], feats[2])
-    assert view["mel"].shape == (TEST_SPEC.n_mels, 1 + (v.stop - v.start) // TEST_SPEC.hop_length)
+    assert view["mel"].shape == (
+        TEST_SPEC.n_mels,
+        1 + (v.stop - v.start) // TEST_SPEC.hop_length,
+    )
 
 
 def test_waveform_axes_in_seconds_with_kept_region(tmp_path):
     x = two_tones()
-    v = trim(x, spec=TEST_SPEC)
+    v = kept(x)
     ax = Figure().add_subplot()
     plot_waveform(ax, x, sample_rate=SR, voiced=v)
     assert ax.get_xlim() == pytest.approx((0, len(x) / SR))
@@ -67,7 +87,7 @@ def test_waveform_axes_in_seconds_with_kept_region(tmp_path):
 
 def test_spectrogram_axes_in_hz_and_seconds_and_rows_at_their_frequency():
     x = two_tones()
-    view = model_view(x, spec=TEST_SPEC, family="phonation")
+    view = model_view(x, spec=TEST_SPEC, family="phonation", voiced=kept(x))
     ax = Figure().add_subplot()
     mesh = plot_spectrogram(ax, view["mel"], spec=TEST_SPEC, family="phonation", title="phonationA")
     t = view["mel"].shape[1]
@@ -85,7 +105,13 @@ def test_spectrogram_axes_in_hz_and_seconds_and_rows_at_their_frequency():
     f_high = centres[~low_band][np.argmax(energy[~low_band])]
     assert f_low == pytest.approx(300, rel=0.08) and f_high == pytest.approx(1000, rel=0.05)
     ax_d = Figure().add_subplot()
-    mesh_d = plot_spectrogram(ax_d, torch.from_numpy(view["delta"]), spec=TEST_SPEC, family="rhythm", kind="delta")
+    mesh_d = plot_spectrogram(
+        ax_d,
+        torch.from_numpy(view["delta"]),
+        spec=TEST_SPEC,
+        family="rhythm",
+        kind="delta",
+    )
     lo, hi = mesh_d.get_clim()
     assert lo == -hi and ax_d.get_ylim() == pytest.approx(TEST_SPEC.band("rhythm"))
     with pytest.raises(ValueError, match="kind"):
@@ -97,13 +123,36 @@ def _result() -> AnalysisResult:
     tasks, probs = [], {}
     for task_id in TASK_IDS[:-1]:  # rhythmKA missing
         if task_id == "phonationO":
-            tasks.append(TaskResult(task_id, f"ID042_{task_id}.wav", error="ID042_phonationO.wav: no voice found."))
+            tasks.append(
+                TaskResult(
+                    task_id,
+                    f"ID042_{task_id}.wav",
+                    error="ID042_phonationO.wav: no voice found.",
+                )
+            )
             continue
         p = rng.dirichlet(np.ones(5))
         probs[task_id] = p
-        tasks.append(TaskResult(task_id, f"ID042_{task_id}.wav", int(np.argmax(p)) + 1, {c: float(v) for c, v in zip(range(1, 6), p)}, 2.0))
+        tasks.append(
+            TaskResult(
+                task_id,
+                f"ID042_{task_id}.wav",
+                int(np.argmax(p)) + 1,
+                {c: float(v) for c, v in zip(range(1, 6), p)},
+                2.0,
+            )
+        )
     verdict = majority_vote(probs, [1, 2, 3, 4, 5])
-    return AnalysisResult(tasks, verdict, "label", {"name": "m", "synthetic": True}, "CPU", "", 1.0, ["rhythmKA"])
+    return AnalysisResult(
+        tasks,
+        verdict,
+        "label",
+        {"name": "m", "synthetic": True},
+        "CPU",
+        "",
+        1.0,
+        ["rhythmKA"],
+    )
 
 
 def test_probabilities_and_vote_matrix(tmp_path):
@@ -127,13 +176,79 @@ def test_probabilities_and_vote_matrix(tmp_path):
 def test_a_full_display_renders_to_png(tmp_path):
     """The app's panel set, saved once so a person can look at it."""
     x = two_tones()
-    v = trim(x, spec=TEST_SPEC)
+    v = kept(x)
     view = model_view(x, spec=TEST_SPEC, family="phonation", voiced=v)
     fig = Figure(figsize=(8, 9), layout="constrained")
     axes = fig.subplots(4, 1)
     plot_waveform(axes[0], x, sample_rate=SR, voiced=v)
     for ax, kind in zip(axes[1:], ("mel", "delta", "delta2")):
-        fig.colorbar(plot_spectrogram(ax, view[kind], spec=TEST_SPEC, family="phonation", kind=kind), ax=ax)
+        fig.colorbar(
+            plot_spectrogram(ax, view[kind], spec=TEST_SPEC, family="phonation", kind=kind),
+            ax=ax,
+        )
     out = tmp_path / "display.png"
     fig.savefig(out, dpi=60)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_model_view_panels_share_the_recordings_time_axis_with_colour_bars():
+    """The display's layout: panels on the recording's own time axis, the spectrograms where
+    the kept audio is, a colour bar (in its own column) beside each spectrogram."""
+    x = two_tones()
+    v = kept(x)
+    view = model_view(x, spec=TEST_SPEC, family="phonation", voiced=v)
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    axes = plot_model_view(
+        fig,
+        ["delta", "wave", "mel"],
+        samples=x,
+        voiced=v,
+        view=view,
+        spec=TEST_SPEC,
+        family="phonation",
+        title="Sustained /a/",
+    )
+    assert list(axes) == [
+        "wave",
+        "mel",
+        "delta",
+    ]  # always top to bottom in the display's order
+    assert axes["wave"].get_title(loc="left") == "Sustained /a/ · " + PANEL_TITLES["wave"]
+    assert axes["wave"].get_title() == "" and axes["mel"].get_title() == ""  # one title per panel, on the left
+    for ax in axes.values():
+        assert ax.get_xlim() == pytest.approx((0, len(x) / SR))
+    t0 = v.start / SR
+    frame = TEST_SPEC.hop_length / SR
+    assert axes["mel"].collections[0].get_coordinates()[0, 0, 0] == pytest.approx(t0 - frame / 2)
+    beside = [ax for ax in fig.axes if ax.get_subplotspec().colspan.start == 1]
+    assert [b.get_ylabel() if b.axison else None for b in beside] == [
+        None,
+        "dB",
+        "z-score",
+    ]
+    assert axes["delta"].get_xlabel() == "time in the recording (s)"
+    assert axes["wave"].get_xlabel() == "" and axes["mel"].get_xlabel() == ""  # one time label, at the bottom
+    fig.savefig(__import__("io").BytesIO(), format="png", dpi=50)  # it renders
+    only = Figure(layout="constrained")
+    d = plot_model_view(
+        only,
+        ("delta2",),
+        samples=x,
+        voiced=v,
+        view=view,
+        spec=TEST_SPEC,
+        family="phonation",
+    )
+    assert d["delta2"].get_xlim() == pytest.approx((v.start / SR, v.stop / SR))  # without the waveform: the kept audio
+    with pytest.raises(ValueError, match="no panel"):
+        plot_model_view(
+            Figure(),
+            ("cqt",),
+            samples=x,
+            voiced=v,
+            view=view,
+            spec=TEST_SPEC,
+            family="phonation",
+        )
+    bar = add_colorbar(plot_spectrogram(Figure().add_subplot(), view["mel"], spec=TEST_SPEC, family="phonation"))
+    assert bar.ax.get_ylabel() == "dB"

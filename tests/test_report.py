@@ -72,15 +72,18 @@ def test_reports_of_a_real_analysis(tmp_path, patient_dir, tiny_bundle, classifi
     assert report["session"] is None and list(tmp_path.glob("*.part")) == []
 
     rows = list(csv.DictReader(write_csv(tmp_path / "r.csv", result).open()))
-    assert [r["task"] for r in rows] == list(TASK_IDS) + ["final"]
-    for r in rows[:-1]:
+    assert [r["task"] for r in rows] == list(TASK_IDS)  # per-task rows only: one shape
+    for r in rows:
         t = next(x for x in result.tasks if x.task == r["task"])
         assert int(r["class"]) == t.predicted_class and r["sha256"] == sha(t.file) and r["patient_id"] == "ID042"
+        assert r["status"] == "ok" and r["error"] == "" and r["error_code"] == ""
         assert [float(r[f"p{c}"]) for c in range(1, 6)] == pytest.approx([t.probabilities[c] for c in range(1, 6)], abs=1e-6)
-        assert float(r["seconds"]) == pytest.approx(t.trimmed_seconds, abs=1e-3)
-    final = rows[-1]
-    assert int(final["class"]) == result.verdict.final_class and final["label"] == result.final_label
-    assert final["warnings"] == result.verdict.summary and final["sha256"] == sha(tiny_bundle)
+        assert float(r["trimmed_seconds"]) == pytest.approx(t.trimmed_seconds, abs=1e-3)
+    (final,) = list(csv.DictReader((tmp_path / "r_patient.csv").open()))  # the patient level, its own file
+    assert int(final["final_class"]) == result.verdict.final_class and final["final_label"] == result.final_label
+    assert final["vote_summary"] == result.verdict.summary and final["model_sha256"] == sha(tiny_bundle)
+    assert final["quality_ok"] == "true" and int(final["usable_tasks"]) == 8
+    assert sum(int(final[f"votes_{c}"]) for c in range(1, 6)) == 8
 
 
 def test_pdf_with_session_reads_well(tmp_path, session, tiny_bundle, classifier):
@@ -123,9 +126,13 @@ def test_quality_before_verdict(tmp_path, patient_dir, classifier):
     assert "No verdict. Recording quality too low for a verdict" in flat
     assert "Final class" not in flat and "REJECTED" in flat
     rows = list(csv.DictReader(write_csv(tmp_path / "low.csv", result).open()))
-    assert rows[-1]["task"] == "final" and rows[-1]["class"] == "" and rows[-1]["label"] == ""
-    assert rows[-1]["error"] == result.quality_message
-    assert rows[0]["error"].endswith("no voice found (digital silence).")
+    (patient,) = list(csv.DictReader((tmp_path / "low_patient.csv").open()))
+    assert patient["final_class"] == "" and patient["final_label"] == "" and patient["quality_ok"] == "false"
+    assert patient["quality_message"] == result.quality_message
+    assert int(patient["vote_of_usable_tasks"]) == result.verdict.final_class  # the vote, named as what it is
+    assert [r["status"] for r in rows] == ["rejected"] * 4 + ["ok"] * 4
+    assert rows[0]["error"].startswith("ID042_phonationA.wav: ") and rows[0]["error_code"] in ("silent", "no_voice")
+    assert rows[0]["class"] == "" and rows[0]["p1"] == ""
     keep(pdf)
 
 
@@ -138,6 +145,9 @@ def test_provenance_marks_missing_files_and_spectrograms_match_the_model(tmp_pat
     assert mels[t.task].shape == (TEST_SPEC.n_mels, 1 + t.voiced.length // TEST_SPEC.hop_length)
     recordings["phonationA"].unlink()
     prov = provenance(result)
-    assert prov["recordings"][0]["sha256"] is None and prov["bundle"]["sha256"] == result.model["sha256"]
-    pdf = write_pdf(tmp_path / "nospec.pdf", result)  # no spec: thumbnails say they are unavailable
+    first = prov["recordings"][0]
+    assert first["status"] == "missing" and first["sha256"] == result.tasks[0].sha256  # the checksum as analysed
+    assert prov["bundle"]["sha256"] == result.model["sha256"]
+    result.spec = None  # a hand-made result that carries no spec: thumbnails say they are unavailable
+    pdf = write_pdf(tmp_path / "nospec.pdf", result)
     assert "spectrogram not available" in pdf_text(pdf)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from sand_gui.bundle import load_bundle
+from sand_gui.bundle import load_bundle, read_card
 from sand_gui.dataset import SandLayout
 from sand_gui.resources import default_bundle_path, demo_dir, resources_dir
 
@@ -26,6 +26,17 @@ def test_the_default_bundle_says_it_is_synthetic_and_carries_its_scores():
     assert card.synthetic and "synthetic" in card.notes.lower() and "not a clinical instrument" in card.notes
     held = card.metrics["heldout"]["patient_level"]
     assert 0 <= held["macro_f1"] <= 1 and held["n"] >= 50
+
+
+def test_the_default_bundle_is_sealed_format_2_with_its_trained_weights_and_measured_scores():
+    """Re-saved as format 2 without retraining: the weight payload and the held-out scores
+    are those of the training run (2026-11-26), and the whole file verifies."""
+    card = read_card(default_bundle_path())
+    assert card.to_dict()["format_version"] == 2 and len(card.bundle_sha256) == 64
+    assert card.weights_sha256 == "5df2d93bd8282b8a24fc4d42040abb73ef922a201f99846c2b627aa60eb4be3b"
+    assert card.created == "2026-11-26T12:57:15+00:00"
+    assert card.metrics["heldout"]["patient_level"]["macro_f1"] == 0.9010672506959931
+    assert card.metrics["heldout"]["recording_level"]["macro_f1"] == 0.793258236151368
 
 
 def test_demo_patients_are_marked_synthetic_and_one_per_class():

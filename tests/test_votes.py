@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sand_gui.votes import TIE_RULE, majority_vote
+from sand_gui.votes import TIE_RULE, majority_vote, task_vote
 
 C = [1, 2, 3, 4, 5]
 
@@ -37,3 +37,13 @@ def test_exact_tie_goes_to_the_more_severe_class():
 def test_empty_vote_is_an_error():
     with pytest.raises(ValueError):
         majority_vote({}, C)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_probabilities_never_vote(bad):
+    probs = {"a": onehot(3), "b": onehot(3), "c": onehot(2)}
+    probs["c"][0] = bad
+    with pytest.raises(ValueError, match="c are not finite"):
+        majority_vote(probs, C)
+    with pytest.raises(ValueError, match="not finite"):
+        task_vote(probs["c"], C)

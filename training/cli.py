@@ -30,42 +30,55 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--quiet", action="store_true", help="no progress bars")
 
     e = sub.add_parser("evaluate", help="recording- and patient-level scores of a bundle", epilog=EPILOG)
-    e.add_argument("--model", required=True, help="model bundle (.safetensors)")
-    e.add_argument("--data", required=True, help="dataset root in the SAND layout")
+    e.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
+    e.add_argument("--data", required=True,
+                   help="the SAND release as unpacked (the folder holding task1/, or task1/ itself), or any SAND-layout root")
     e.add_argument("--sheet", "--split", dest="sheet", default="val", help="labelled sheet to score (default: val)")
     e.add_argument("--cache", help="feature cache folder to use and fill")
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     e.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
     e.add_argument("--write-card", metavar="KEY", help="also store the scores in the bundle's card as metrics.KEY")
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--quiet", action="store_true", help="no progress bars")
 
     r = sub.add_parser("predict", help="write a SAND submission CSV (ID,CLASS)", epilog=EPILOG)
-    r.add_argument("--model", required=True)
-    r.add_argument("--data", required=True)
+    r.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
+    r.add_argument("--data", help="the SAND release as unpacked; may hold the test set too (task1/test/, "
+                   "task1/sand_task1_test.xlsx)")
+    r.add_argument("--test-data", metavar="DIR", help="the test set unpacked on its own (its task1/, or task1/test/)")
     r.add_argument("--sheet", "--split", dest="sheet", default="test", help="sheet of the patients to classify (default: test)")
     r.add_argument("--out", default="submission.csv", help="CSV file to write (default: submission.csv)")
-    r.add_argument("--cache")
+    r.add_argument("--fill", type=int, metavar="CLASS",
+                   help="class to write for a patient without any usable recording (default: refuse an incomplete submission)")
+    r.add_argument("--cache", help="feature cache folder to use and fill")
     r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
 
     c = sub.add_parser("preprocess", help="fill the feature cache that fit, evaluate and predict reuse", epilog=EPILOG)
-    c.add_argument("--data", required=True)
-    c.add_argument("--cache", required=True)
+    c.add_argument("--data", required=True, help="the SAND release as unpacked, or any SAND-layout root")
+    c.add_argument("--test-data", metavar="DIR", help="the test set unpacked on its own")
+    c.add_argument("--cache", required=True, help="feature cache folder")
     c.add_argument("--config", help="take the FeatureSpec from this config")
-    c.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
+    c.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="override config keys, e.g. features.n_mels=64")
     c.add_argument("--model", help="take the FeatureSpec from this bundle instead")
     c.add_argument("--sheet", dest="sheets", action="append", help="sheet to include (repeatable; default: all)")
-    c.add_argument("--quiet", action="store_true")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    s = sub.add_parser("synth", help="generate a synthetic corpus in the SAND layout")
-    s.add_argument("out")
-    s.add_argument("--patients", type=int, required=True)
-    s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--sample-rate", type=int, default=8000)
-    s.add_argument("--class-priors", choices=("sand", "uniform"), default="sand")
-    s.add_argument("--id-offset", type=int, default=0)
-    s.add_argument("--workers", type=int, default=1, help="processes rendering patients (same bytes as 1)")
-    s.add_argument("--quiet", action="store_true")
+    s = sub.add_parser("synth", help="generate a synthetic corpus in the SAND layout",
+                       description="Write a SYNTHETIC corpus (source-filter simulation, never patient data) in the "
+                                   "SAND layout: sand_task_1.xlsx, labels.csv, synthetic.json and "
+                                   "training/<task>/<ID>_<task>.wav. One seed gives byte-identical files.")
+    s.add_argument("out", help="folder to write: empty, missing, or a previous synthetic corpus (replaced)")
+    s.add_argument("--patients", type=int, required=True, help="number of patients (8 recordings each)")
+    s.add_argument("--seed", type=int, required=True, help="seed of every random draw (same seed, same bytes)")
+    s.add_argument("--sample-rate", type=int, default=8000, help="sample rate of the WAV files in Hz, 4000-48000 (default: 8000)")
+    s.add_argument("--class-priors", choices=("sand", "uniform"), default="sand",
+                   help="class shares: sand = the SAND training set's 6/26/57/76/107 for classes 1-5, "
+                        "uniform = equal (default: sand)")
+    s.add_argument("--id-offset", type=int, default=0,
+                   help="number the patients from ID<offset>, so that a held-out corpus has distinct IDs (default: 0)")
+    s.add_argument("--workers", type=int, default=1, help="processes rendering patients; any number gives the same bytes (default: 1)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -86,24 +99,55 @@ def cmd_fit(a) -> int:
 
 
 def cmd_evaluate(a) -> int:
+    """Scores of ``--model`` (default: the bundled one); warnings for classes of few patients."""
     from .evaluate import evaluate
     from .metrics import format_result
 
     res = evaluate(a.model, a.data, sheet=a.sheet, cache=a.cache, device=a.device, progress=not a.quiet, write_card=a.write_card)
     _warn_skipped(res["skipped"])
-    print(json.dumps(res, indent=1) if a.json else f"{res['model']} on {res['data']} [{res['sheet']}]\n\n" + format_result(res))
+    if a.json:
+        for w in res["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
+        print(json.dumps(res, indent=1, allow_nan=False))
+    else:
+        print(f"{res['model']} ({Path(res['model_file']).name}) on {res['data']} [{res['sheet']}]\n\n" + format_result(res))
     return 0
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file in the same folder and a rename."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def cmd_predict(a) -> int:
+    """The submission CSV; one ``no result:`` line per patient without a usable recording."""
+    from sand_gui.errors import one_line
+
     from .evaluate import predict
 
-    text, skipped = predict(a.model, a.data, sheet=a.sheet, cache=a.cache, device=a.device, progress=not a.quiet)
-    _warn_skipped(skipped)
+    sub = predict(a.model, a.data, sheet=a.sheet, test_root=a.test_data, cache=a.cache, device=a.device,
+                  progress=not a.quiet, fill=a.fill)
+    _warn_skipped(sub.skipped)
+    for line in sub.unusable.values():
+        print(f"no result: {line}" + (f"; wrote class {sub.filled}" if sub.filled is not None else ""), file=sys.stderr)
+    sub.check_complete(a.data or a.test_data)
     out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"{out}: {text.count(chr(10)) - 1} patients")
+    try:
+        _write_atomic(out, sub.csv)
+    except OSError as exc:
+        raise UsageError(f"{one_line(out)}: cannot be written ({exc.strerror or exc.__class__.__name__}).") from None
+    print(f"{out}: {sub.patients} patients" + (f" ({len(sub.unusable)} filled with class {sub.filled})" if sub.unusable else ""))
     return 0
 
 
@@ -117,7 +161,7 @@ def cmd_preprocess(a) -> int:
         spec = read_card(a.model).spec
     else:
         spec = load_config(a.config, a.overrides).spec
-    res = preprocess(a.data, a.cache, spec, sheets=a.sheets, progress=not a.quiet)
+    res = preprocess(a.data, a.cache, spec, sheets=a.sheets, test_root=a.test_data, progress=not a.quiet)
     _warn_skipped(res["skipped"])
     print(f"{res['cache']}: {res['recordings']} recordings ({res['computed']} computed, {res['reused']} reused, "
           f"{len(res['skipped'])} skipped)")
@@ -131,28 +175,36 @@ def cmd_synth(a) -> int:
         raise UsageError(f"the synthetic corpus generator is not available ({exc}).") from None
     if a.patients < 1:
         raise UsageError(f"--patients {a.patients}: at least one patient is needed.")
-    generate_corpus(Path(a.out), patients=a.patients, seed=a.seed, sample_rate=a.sample_rate,
-                    class_priors=a.class_priors, id_offset=a.id_offset, workers=a.workers,
-                    progress=None if a.quiet else _synth_progress())
+    progress = None if a.quiet else _synth_progress(a.patients)
+    try:
+        summary = generate_corpus(Path(a.out), patients=a.patients, seed=a.seed, sample_rate=a.sample_rate,
+                                  class_priors=a.class_priors, id_offset=a.id_offset, workers=a.workers,
+                                  progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if not a.quiet:
+        rate = summary.patients / summary.elapsed_seconds if summary.elapsed_seconds > 0 else float("inf")
+        print(f"{summary.patients} patients, {summary.files} files, {summary.audio_seconds:.0f} s of audio "
+              f"in {summary.elapsed_seconds:.1f} s ({rate:.2f} patients/s)", file=sys.stderr)
     print(a.out)
     return 0
 
 
-def _synth_progress():
-    """A callback ``(done, total)`` drawing a tqdm bar."""
+def _synth_progress(total: int):
+    """A callback ``(done, total)`` drawing a tqdm bar started now, so its rate (patients/s)
+    is the average since the start: patients finish in bursts with several workers."""
     from tqdm import tqdm
 
-    bar = None
+    bar = tqdm(total=total, desc="synth", unit=" patients", leave=False, smoothing=0, dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]")
 
     def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="synth", unit="patient", leave=False)
-        bar.n = done
-        bar.refresh()
+        bar.update(max(0, done - bar.n))
         if done >= total:
-            bar.close()
+            bar.refresh()  # the last state, with the whole run's rate, even inside tqdm's mininterval
 
+    update.close = bar.close
     return update
 
 
@@ -160,11 +212,30 @@ COMMANDS = {"fit": cmd_fit, "evaluate": cmd_evaluate, "predict": cmd_predict, "p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; every problem ends in one line on stderr and exit status 2 (130 on Ctrl-C).
+
+    OS errors (no space, read-only, permission, not a folder, a closed pipe) are said as one
+    sentence naming the path, never as a traceback; names are shown with ``one_line``.
+    """
+    import os
+
+    from sand_gui.errors import one_line, storage_error
+
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
-    except SandError as exc:
-        print(f"sand-train: error: {exc}", file=sys.stderr)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that left (| head) is reported here, not at exit
+        return code
+    except BrokenPipeError:
+        try:  # nothing more can reach the reader; keep the interpreter's final flush quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        print("sand-train: error: standard output: the reader closed the pipe.", file=sys.stderr)
+        return 2
+    except (SandError, OSError) as exc:
+        text = str(storage_error(exc) if isinstance(exc, OSError) else exc)
+        print(f"sand-train: error: {one_line(text, limit=2000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sand-train: interrupted; resume with --resume RUN_DIR.", file=sys.stderr)

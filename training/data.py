@@ -10,8 +10,9 @@ recording that cannot be used is skipped and listed, never dropped silently.
 
 from __future__ import annotations
 
-import csv
+import itertools
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from sand_gui.dataset import (
-    MANIFEST, TEST_SHEET, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, Patient, SandLayout,
-    read_manifest,
+    MANIFEST,
+    TEST_SHEET,
+    TRAIN_SHEET,
+    TRAINING_SHEET,
+    VALIDATION_SHEET,
+    Patient,
+    SandLayout,
+    read_manifest_rows,
 )
-from sand_gui.errors import AudioError, DatasetError
+from sand_gui.errors import AudioError, DatasetError, one_line
 from sand_gui.features import FeatureSpec, to_windows
 from sand_gui.pipeline import prepare_task
 from sand_gui.tasks import TASK_IDS
@@ -33,6 +40,22 @@ SHEET_ALIASES = {
     "train": TRAIN_SHEET, "val": VALIDATION_SHEET, "validation": VALIDATION_SHEET,
     "training": TRAINING_SHEET, "all": TRAINING_SHEET, "test": TEST_SHEET,
 }
+
+
+class Skip(str):
+    """A line saying why a patient's recording is left out (``"ID003 phonationA: <reason>"``,
+    or ``"ID003: <reason>"`` for the whole patient); a ``str``, with ``patient``, ``task``
+    and ``reason`` for code that groups the lines by patient."""
+
+    patient: str
+    task: str | None
+    reason: str
+
+    def __new__(cls, patient: str, task: str | None, reason: object):
+        reason = one_line(reason, limit=400)
+        line = super().__new__(cls, f"{patient} {task}: {reason}" if task else f"{patient}: {reason}")
+        line.patient, line.task, line.reason = patient, task, reason
+        return line
 
 
 @dataclass(frozen=True)
@@ -67,16 +90,15 @@ def select_patients(layout: SandLayout, sheet: str) -> list[Patient]:
     manifest, _, split = sheet.partition(":")
     if manifest != MANIFEST or not split:
         return layout.patients(sheet)
-    path = layout.root / MANIFEST
-    patients = read_manifest(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if "Split" not in (reader.fieldnames or []):
-            raise DatasetError(f"{MANIFEST}: no Split column to select split {split!r} from.")
-        wanted = [row.get("Split", "").strip().lower() == split.lower() for row in reader]
-    chosen = [p for p, keep in zip(patients, wanted) if keep]
+    path = layout.manifest()
+    if path is None:
+        raise DatasetError(f"{MANIFEST}: manifest not found in {one_line(layout.root)}.")
+    rows = read_manifest_rows(path)
+    if rows and "Split" not in rows[0][1]:
+        raise DatasetError(f"{MANIFEST}: no Split column to select split '{one_line(split)}' from.")
+    chosen = [p for p, cells in rows if str(cells.get("Split") or "").strip().lower() == split.strip().lower()]
     if not chosen:
-        raise DatasetError(f"{MANIFEST}: no patient has Split {split!r}.")
+        raise DatasetError(f"{MANIFEST}: no patient has Split '{one_line(split)}'.")
     return chosen
 
 
@@ -91,22 +113,28 @@ def check_disjoint(splits: dict[str, list[Patient]]) -> None:
             seen[p.id] = name
 
 
-def list_recordings(layout: SandLayout, patients: list[Patient], *, labelled: bool = True) -> tuple[list[RecordingRef], list[str]]:
-    """The recordings of ``patients`` in task order, and a line for each missing one."""
+def list_recordings(layout: SandLayout, patients: list[Patient], *, labelled: bool = True) -> tuple[list[RecordingRef], list[Skip]]:
+    """The recordings of ``patients`` in task order, and a line for each missing one.
+
+    Each patient is looked for in its own split's audio (``Patient.split``: a test patient
+    only under ``test/``), so a test ID equal to a training ID never borrows its audio.
+    """
     refs: list[RecordingRef] = []
-    missing: list[str] = []
+    missing: list[Skip] = []
     for p in patients:
         if labelled and p.label is None:
-            raise DatasetError(f"{layout.root.name}: patient {p.id} has no class; a labelled sheet is needed here.")
-        found = layout.recordings(p.id)
+            raise DatasetError(f"{one_line(layout.root.name)}: patient {p.id} has no class; a labelled sheet is needed here.")
+        found = layout.recordings(p.id, split=p.split)
         if not found:
-            missing.append(f"{p.id}: no recordings found under {layout.root}")
+            dirs = layout.split_dirs(p.split) if p.split else [layout.root]
+            where = " or ".join(str(d) for d in dirs) if dirs else f"{layout.root} (it has no {p.split}/ task folders)"
+            missing.append(Skip(p.id, None, f"no recordings found under {where}"))
             continue
         for task in TASK_IDS:
             if task in found:
                 refs.append(RecordingRef(p.id, task, found[task], p.label))
             else:
-                missing.append(f"{p.id} {task}: recording not found")
+                missing.append(Skip(p.id, task, "recording not found"))
     return refs, missing
 
 
@@ -119,7 +147,9 @@ class FeatureCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         spec_file = self.dir / "spec.json"
         if not spec_file.exists():
-            spec_file.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+            tmp = spec_file.with_name(f".spec.json.{os.getpid()}.part")
+            tmp.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
+            tmp.replace(spec_file)
         self.hits = self.misses = 0
 
     def _file(self, ref: RecordingRef) -> Path:
@@ -162,21 +192,21 @@ def make_features(ref: RecordingRef, *, spec: FeatureSpec):
     return prepare_task(ref.path, task_id=ref.task, spec=spec)[0].features
 
 
-def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: "str | Path | FeatureCache | None" = None,
-               progress: bool = False, desc: str = "features") -> tuple[list[Item], list[str]]:
+def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: str | Path | FeatureCache | None = None,
+               progress: bool = False, desc: str = "features") -> tuple[list[Item], list[Skip]]:
     """Features of each recording (from the cache when fresh), and a line per skipped one."""
     from tqdm import tqdm
 
     store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache, spec) if cache else None
     items: list[Item] = []
-    skipped: list[str] = []
+    skipped: list[Skip] = []
     for ref in tqdm(refs, desc=desc, unit="rec", disable=not progress, leave=False):
         feats = store.get(ref) if store else None
         if feats is None:
             try:
                 feats = make_features(ref, spec=spec)
             except AudioError as exc:
-                skipped.append(f"{ref.patient} {ref.task}: {exc}")
+                skipped.append(Skip(ref.patient, ref.task, exc))
                 continue
             if store:
                 store.misses += 1
@@ -231,8 +261,8 @@ def class_counts(labels: list[int], factors: dict[int, int] | None = None) -> di
 
 def random_window(feats, *, n_frames: int, generator):
     """One training window: a random ``n_frames`` crop of [shape=(3, m, t)], zero-padded if shorter."""
-    import torch.nn.functional as F
     import torch
+    import torch.nn.functional as F
 
     t = feats.shape[-1]
     if t <= n_frames:
@@ -260,4 +290,4 @@ def eval_windows(items: list[Item], *, n_frames: int):
 
     chunks = [to_windows(it.features, n_frames=n_frames) for it in items]
     bounds = np.cumsum([0] + [len(c) for c in chunks])
-    return torch.cat(chunks) if chunks else None, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    return torch.cat(chunks) if chunks else None, [slice(a, b) for a, b in itertools.pairwise(bounds)]

@@ -1,5 +1,6 @@
 """Using a trained bundle: ``evaluate`` (scores on a labelled sheet), ``predict`` (a SAND
-submission CSV) and ``preprocess`` (fill the feature cache).
+submission CSV) and ``preprocess`` (fill the feature cache). Without a model path the
+bundled model (``sand_gui.resources``) is used.
 
 Recording probabilities come from ``sand_gui.model.Classifier.predict_recording`` and the
 patient's class from ``sand_gui.votes.majority_vote``: the application's code, so a
@@ -10,16 +11,28 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sand_gui.bundle import load_bundle, save_bundle
-from sand_gui.dataset import SandLayout, TEST_SHEET, TRAINING_SHEET, TEST_WORKBOOK
-from sand_gui.errors import DatasetError
+from sand_gui.dataset import TEST_SHEET, TRAINING_SHEET, Patient, SandLayout
+from sand_gui.errors import DatasetError, UsageError, one_line
 from sand_gui.features import FeatureSpec, to_windows
 from sand_gui.model import Classifier
+from sand_gui.resources import default_bundle_path
 
-from .data import list_recordings, load_items, resolve_sheet, select_patients
-from .metrics import evaluate_records, patient_votes
+from .data import Skip, list_recordings, load_items, resolve_sheet, select_patients
+from .metrics import evaluate_records, patient_votes, support_warnings
+
+
+def model_path(model: str | Path | None) -> Path:
+    """``model``, or the bundled model when None (``sand_gui.resources``)."""
+    if model:
+        return Path(model)
+    path = default_bundle_path()
+    if path is None:
+        raise UsageError("no model bundle is shipped with this installation; pass --model FILE.")
+    return path
 
 
 def _records(clf: Classifier, items, *, progress: bool) -> list[tuple]:
@@ -27,34 +40,36 @@ def _records(clf: Classifier, items, *, progress: bool) -> list[tuple]:
 
     out = []
     for it in tqdm(items, desc="predict", unit="rec", disable=not progress, leave=False):
-        probs, note = clf.predict_recording(to_windows(it.features, n_frames=clf.spec.n_frames))
+        probs, _note = clf.predict_recording(to_windows(it.features, n_frames=clf.spec.n_frames))
         out.append((it.ref.patient, it.ref.task, probs))
     return out
 
 
-def _items(root: str | Path, sheet: str, spec: FeatureSpec, *, labelled: bool, cache, progress: bool):
-    layout = SandLayout(root)
+def _items(layout: SandLayout, sheet: str, spec: FeatureSpec, *, labelled: bool, cache, progress: bool):
     patients = select_patients(layout, sheet)
     refs, missing = list_recordings(layout, patients, labelled=labelled)
     items, skipped = load_items(refs, spec=spec, cache=cache, progress=progress)
     return patients, items, missing + skipped
 
 
-def evaluate(model: str | Path, data: str | Path, *, sheet: str = "val", cache=None, device: str = "auto",
+def evaluate(model: str | Path | None, data: str | Path, *, sheet: str = "val", cache=None, device: str = "auto",
              progress: bool = False, write_card: str | None = None) -> dict:
-    """Both levels' scores of a bundle on a labelled sheet (JSON form: see ``training.metrics``).
+    """Both levels' scores of a bundle (None: the bundled model) on a labelled sheet (JSON
+    form: see ``training.metrics``), with a warning for each class of fewer than 5 patients.
 
     ``write_card``: also store the result in the bundle's card under ``metrics[write_card]``.
     """
-    bundle = load_bundle(model)
+    path = model_path(model)
+    bundle = load_bundle(path)
     clf = Classifier(bundle, device=device)
-    patients, items, skipped = _items(data, sheet, clf.spec, labelled=True, cache=cache, progress=progress)
+    patients, items, skipped = _items(SandLayout(data), sheet, clf.spec, labelled=True, cache=cache, progress=progress)
     if not items:
-        raise DatasetError(f"{data}: no usable recording for sheet {resolve_sheet(sheet)!r}.")
+        raise DatasetError(f"{one_line(data)}: no usable recording for sheet '{one_line(resolve_sheet(sheet))}'.")
     labels = {p.id: p.label for p in patients}
-    result = {"model": bundle.card.name, "data": str(data), "sheet": resolve_sheet(sheet)}
+    result = {"model": bundle.card.name, "model_file": str(path), "data": str(data), "sheet": resolve_sheet(sheet)}
     result |= evaluate_records(_records(clf, items, progress=progress), labels, bundle.card.class_numbers)
-    result["skipped"] = skipped
+    result["skipped"] = [str(s) for s in skipped]
+    result["warnings"] = support_warnings(result["patient_level"], result["classes"])
     if write_card:
         card = bundle.card
         card.metrics[write_card] = {"data": Path(data).name, "sheet": result["sheet"],
@@ -64,38 +79,78 @@ def evaluate(model: str | Path, data: str | Path, *, sheet: str = "val", cache=N
     return result
 
 
-def predict(model: str | Path, data: str | Path, *, sheet: str = TEST_SHEET, cache=None, device: str = "auto",
-            progress: bool = False) -> tuple[str, list[str]]:
-    """A SAND submission (``ID,CLASS``, one row per patient of ``sheet``) and skipped lines.
+@dataclass
+class Submission:
+    """A SAND submission: ``csv`` (``ID,CLASS``, one row per patient of the sheet, IDs as the
+    workbook writes them), what was skipped, and why each patient without a result has none."""
 
-    DatasetError when a patient of the sheet has no usable recording: a submission must
-    be complete.
+    csv: str
+    patients: int
+    skipped: list[Skip] = field(default_factory=list)
+    unusable: dict[str, str] = field(default_factory=dict)  # submission ID -> one line: why no result
+    filled: int | None = None  # the class written for those patients, or None: they are missing
+
+    @property
+    def complete(self) -> bool:
+        return not self.unusable or self.filled is not None
+
+    def check_complete(self, data: object) -> None:
+        """DatasetError when a patient has no class: a SAND submission must list everyone."""
+        if not self.complete:
+            ids = list(self.unusable)
+            raise DatasetError(f"{one_line(Path(str(data)).name)}: no usable recording for {len(ids)} patient(s) "
+                               f"({', '.join(one_line(i, limit=40) for i in ids[:5])}{', ...' if len(ids) > 5 else ''}); "
+                               "the submission would be incomplete (pass --fill CLASS to write a class for them).")
+
+
+def _why(patient: Patient, lines: list[Skip]) -> str:
+    """One line: why ``patient`` has no result (from its skipped recordings)."""
+    mine = [s for s in lines if s.patient == patient.id]
+    reasons = "; ".join(f"{s.task}: {s.reason}" if s.task else s.reason for s in mine) or "no usable recording"
+    shown = patient.id if patient.submission_id == patient.id else f"{patient.submission_id} ({patient.id})"
+    return f"{one_line(shown, limit=60)}: no usable recording ({reasons})"
+
+
+def predict(model: str | Path | None, data: str | Path | None, *, sheet: str = TEST_SHEET,
+            test_root: str | Path | None = None, cache=None, device: str = "auto", progress: bool = False,
+            fill: int | None = None) -> Submission:
+    """A SAND submission for the patients of ``sheet`` (default: the test workbook's).
+
+    ``data`` is the release root and ``test_root`` a separately unpacked test set (either
+    may be left out when the other holds everything). A patient without a usable
+    recording gets a line saying why, and the class ``fill`` when given; see
+    ``Submission.check_complete``.
     """
-    bundle = load_bundle(model)
+    if data is None and test_root is None:
+        raise UsageError("predict needs --data or --test-data.")
+    bundle = load_bundle(model_path(model))
     clf = Classifier(bundle, device=device)
-    patients, items, skipped = _items(data, sheet, clf.spec, labelled=False, cache=cache, progress=progress)
+    if fill is not None and fill not in bundle.card.class_numbers:
+        raise UsageError(f"--fill {fill}: not a class of this model ({', '.join(map(str, bundle.card.class_numbers))}).")
+    layout = SandLayout(data if data is not None else test_root, test_root=test_root)
+    patients, items, skipped = _items(layout, sheet, clf.spec, labelled=False, cache=cache, progress=progress)
     verdicts = patient_votes(_records(clf, items, progress=progress), bundle.card.class_numbers)
-    absent = [p.id for p in patients if p.id not in verdicts]
-    if absent:
-        raise DatasetError(f"{Path(data).name}: no usable recording for {len(absent)} patient(s) ({', '.join(absent[:5])}"
-                           f"{', ...' if len(absent) > 5 else ''}); the submission would be incomplete.")
+    unusable = {p.submission_id: _why(p, skipped) for p in patients if p.id not in verdicts}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["ID", "CLASS"])
     for p in patients:
-        w.writerow([p.id, verdicts[p.id].final_class])
-    return buf.getvalue(), skipped
+        if p.id in verdicts:
+            w.writerow([p.submission_id, verdicts[p.id].final_class])
+        elif fill is not None:
+            w.writerow([p.submission_id, fill])
+    return Submission(buf.getvalue(), len(patients), skipped, unusable, fill)
 
 
 def preprocess(data: str | Path, cache: str | Path, spec: FeatureSpec, *, sheets: list[str] | None = None,
-               progress: bool = False) -> dict:
+               test_root: str | Path | None = None, progress: bool = False) -> dict:
     """Compute and cache the features of every recording of ``sheets`` (default: all
     training patients, plus the test patients when the test workbook is present)."""
     from .data import FeatureCache
 
-    layout = SandLayout(data)
+    layout = SandLayout(data, test_root=test_root)
     if not sheets:
-        sheets = [TRAINING_SHEET] + ([TEST_SHEET] if (layout.root / TEST_WORKBOOK).is_file() else [])
+        sheets = [TRAINING_SHEET] + ([TEST_SHEET] if layout.test_workbook() is not None else [])
     refs, missing = [], []
     for sheet in sheets:
         r, m = list_recordings(layout, select_patients(layout, sheet), labelled=False)
@@ -104,4 +159,4 @@ def preprocess(data: str | Path, cache: str | Path, spec: FeatureSpec, *, sheets
     store = FeatureCache(cache, spec)
     items, skipped = load_items(refs, spec=spec, cache=store, progress=progress, desc="preprocess")
     return {"cache": str(store.dir), "recordings": len(items), "computed": store.misses, "reused": store.hits,
-            "skipped": missing + skipped}
+            "skipped": [str(s) for s in missing + skipped]}

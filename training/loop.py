@@ -1,10 +1,18 @@
-"""The training run: ``fit`` = data -> network -> epochs of ``train_one_epoch`` and
-``validate`` -> checkpoints, log, model bundle.
+"""The training run: ``fit`` = config -> network -> data -> epochs of ``train_one_epoch``
+and ``validate`` -> checkpoint, log, model bundle.
 
 The run folder holds ``config.yaml`` (resolved), ``log.jsonl`` and ``log.csv`` (one line
-per epoch), ``checkpoints/{last,best}.{safetensors,json}``, ``model.safetensors`` (the
-core's bundle, from the best epoch), ``confusion.png``, ``summary.json`` and, when
-recordings had to be skipped, ``skipped.txt``.
+per epoch), ``checkpoints/last.safetensors`` (ONE file: weights, optimizer, scheduler, best
+epoch's weights, history; see ``checkpoint``), ``model.safetensors`` (the core's bundle,
+from the best epoch), ``confusion.png``, ``summary.json`` and, when recordings had to be
+skipped, ``skipped.txt``. Every file is written to a temporary name and renamed; the
+checkpoint is the commit point of an epoch and the logs are rewritten from its history, so
+a run killed at any moment (``kill -9``, a full disk) resumes to the very same weights.
+
+A run folder left by a failed or killed run is never a dead end: ``--resume RUN_DIR``
+continues it (from the first epoch when no checkpoint was written yet), and a new ``fit``
+with the same ``run_dir`` reuses a folder holding no checkpoint, or continues one whose
+config is the same.
 """
 
 from __future__ import annotations
@@ -24,12 +32,13 @@ import numpy as np
 from sand_gui.bundle import ModelCard, save_bundle
 from sand_gui.classes import CLASS_NUMBERS, DEFAULT_LABELS
 from sand_gui.dataset import SandLayout
-from sand_gui.errors import DatasetError, UsageError
+from sand_gui.errors import DatasetError, UsageError, one_line
 from sand_gui.model import build_network, recording_probabilities, resolve_device
 
 from . import checkpoint, distributed
 from .augment import augment
 from .config import TrainConfig, load_config, save_config
+from .config import validate as validate_config
 from .data import (
     OversampledSampler, batches, check_disjoint, class_counts, eval_windows, list_recordings, load_items,
     select_patients,
@@ -113,6 +122,23 @@ def make_network(cfg: TrainConfig):
         net.load_state_dict(loaded, strict=False)
         say(f"initial weights: {len(loaded)} of {len(own)} tensors from {path.name}")
     return net
+
+
+def _probe(network, cfg: TrainConfig) -> None:
+    """One forward pass of a zero window, so that features too small for the network (its
+    stem and downsampling need at least 32 x 32) are one sentence now, not a traceback later."""
+    import torch
+
+    spec = cfg.spec
+    network.eval()
+    try:
+        with torch.no_grad():
+            network(torch.zeros(1, 3, spec.n_mels, spec.n_frames))
+    except RuntimeError as exc:
+        raise UsageError(f"{cfg.architecture} cannot take windows of {spec.n_mels} mel bands x {spec.n_frames} frames "
+                         f"({one_line(str(exc).splitlines()[0], limit=120)}); raise features.n_mels or features.n_frames.") from None
+    finally:
+        network.train()
 
 
 # --- one epoch, validation ---------------------------------------------------------------
@@ -233,14 +259,58 @@ def load_data(cfg: TrainConfig, *, progress: bool, rank0_first=lambda f: f()):
     return train, val, skipped, patients
 
 
-def _new_run_dir(cfg: TrainConfig) -> Path:
-    if cfg.run_dir:
-        run = Path(cfg.run_dir)
-        if (run / "checkpoints").exists():
-            raise UsageError(f"{run}: already holds a run; resume it with --resume {run} or choose another run_dir.")
-    else:
-        run = Path(cfg.out) / f"{cfg.name}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}"
-    return run
+CHECKPOINT = Path("checkpoints") / "last.safetensors"
+BUNDLE = "model.safetensors"
+SUMMARY = "summary.json"
+
+
+def _same_config(run: Path, cfg: TrainConfig) -> bool:
+    try:
+        return load_config(run / "config.yaml").to_dict() == cfg.to_dict()
+    except UsageError:
+        return False
+
+
+def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
+    """(run folder, whether to continue its checkpoint) for a new ``fit``.
+
+    A folder is taken when it is new or empty, holds a run that never wrote a usable
+    checkpoint (a failed or killed start), or holds an unfinished run of the same config
+    (which is then continued); a finished run is never overwritten.
+    """
+    if not cfg.run_dir:
+        return Path(cfg.out) / f"{cfg.name}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", False
+    run = Path(cfg.run_dir)
+    name = one_line(run)
+    if run.exists() and not run.is_dir():
+        raise UsageError(f"{name}: run_dir is a file, not a folder.")
+    if not run.is_dir() or not any(run.iterdir()):
+        return run, False
+    if not (run / "config.yaml").is_file():
+        raise UsageError(f"{name}: run_dir is a folder that holds other files and no run; choose an empty or new folder.")
+    if (run / BUNDLE).is_file() and (run / SUMMARY).is_file():  # the summary is the last file a run writes
+        raise UsageError(f"{name}: already holds a finished run (model.safetensors); choose another run_dir.")
+    if (run / CHECKPOINT).is_file():
+        try:
+            checkpoint.read(run / CHECKPOINT)
+        except UsageError:
+            return run, False  # a damaged checkpoint: nothing to continue, the folder is reused
+        if _same_config(run, cfg):
+            return run, True
+        raise UsageError(f"{name}: already holds an unfinished run with another config; resume it with "
+                         f"--resume {name} or choose another run_dir.")
+    return run, False
+
+
+def _prepare_run_dir(run: Path, cfg: TrainConfig, *, fresh: bool) -> None:
+    """Create the folders, drop what interrupted writes left, write the resolved config."""
+    checkpoint.make_dirs(run / CHECKPOINT.parent)
+    for folder in (run, run / CHECKPOINT.parent):
+        checkpoint.remove_temporaries(folder)
+    if fresh:
+        for name in ("log.jsonl", "log.csv", "skipped.txt", SUMMARY, "confusion.png", BUNDLE):
+            (run / name).unlink(missing_ok=True)
+    save_config(cfg, run / "config.yaml")
 
 
 def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: dict) -> ModelCard:
@@ -261,25 +331,43 @@ def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: d
     )
 
 
-def _log(run: Path, row: dict) -> None:
-    with open(run / "log.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row) + "\n")
-    flat = {k: v for k, v in row.items() if not isinstance(v, dict)}
-    for level in ("recording", "patient"):
-        for c, f1 in (row.get(f"{level}_f1_per_class") or {}).items():
-            flat[f"{level}_f1_class{c}"] = f1
-    new = not (run / "log.csv").exists()
-    with open(run / "log.csv", "a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(flat))
-        if new:
+def _score(value) -> float:
+    """A macro-F1 as a comparable number (an undefined one ranks below every defined one)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
+
+
+def _write_logs(run: Path, history: list[dict]) -> None:
+    """``log.jsonl`` and ``log.csv`` rewritten from the whole history (each one rename)."""
+    history = checkpoint.json_safe(history)
+    lines = "".join(json.dumps(row, allow_nan=False) + "\n" for row in history)
+    checkpoint.atomic_write(run / "log.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"), fsync=False)
+    flat_rows = []
+    for row in history:
+        flat = {k: v for k, v in row.items() if not isinstance(v, dict)}
+        for level in ("recording", "patient"):
+            for c, f1 in (row.get(f"{level}_f1_per_class") or {}).items():
+                flat[f"{level}_f1_class{c}"] = f1
+        flat_rows.append(flat)
+    fields = list(dict.fromkeys(k for flat in flat_rows for k in flat))
+
+    def write_csv(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()
-        w.writerow(flat)
+            w.writerows(flat_rows)
+
+    checkpoint.atomic_write(run / "log.csv", write_csv, fsync=False)
 
 
 def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = False, progress: bool = False,
         stop_after: int | None = None) -> FitResult:
     """Train as ``cfg`` says. ``resume``: a run folder to continue from its last checkpoint.
-    ``stop_after``: leave after that many epochs of this call, as if interrupted (tests)."""
+    ``stop_after``: leave after that many epochs of this call, as if interrupted (tests).
+
+    Order: the config is checked, the network built and the run folder prepared before any
+    data is loaded, so a bad setting or an unwritable folder is reported in seconds.
+    """
+    validate_config(cfg)  # first: a bad setting costs no import and no data
     import torch
 
     distributed.select_local_gpu()
@@ -292,6 +380,8 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
         torch.backends.cudnn.benchmark = True
     seed_all(cfg.seed)
     show = progress and dist.main
+    network = make_network(cfg)  # a bad architecture or initial-weights file is reported now
+    _probe(network, cfg)
 
     def rank0_first(work):
         if not dist.main:
@@ -301,7 +391,13 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
             distributed.barrier(dist)
         return out
 
-    run = Path(resume) if resume else _new_run_dir(cfg)
+    run, cont = (Path(resume), True) if resume else _choose_run_dir(cfg)
+    if cont and not (run / CHECKPOINT).is_file():
+        cont = False
+        if dist.main:
+            say(f"{one_line(run)}: no checkpoint yet; starting from the first epoch")
+    if dist.main and not dry_run:
+        _prepare_run_dir(run, cfg, fresh=not cont)
     train, val, skipped, patients = load_data(cfg, progress=show, rank0_first=rank0_first if cfg.cache else lambda f: f())
     for line in skipped:
         say(f"skipped: {line}")
@@ -318,32 +414,30 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
     if dry_run:
         return FitResult(None, None)
 
-    network = make_network(cfg).to(device)
+    network = network.to(device)
     model = distributed.wrap(network, dist, choice.device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.scheduler == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    elif cfg.scheduler == "constant":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0)
     else:
-        raise UsageError(f"scheduler {cfg.scheduler!r} is unknown; use cosine or constant.")
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0)
     amp = cfg.amp and choice.device == "cuda"
     amp_dtype = getattr(torch, cfg.amp_dtype) if amp else None
     scaler = torch.amp.GradScaler("cuda") if amp and cfg.amp_dtype == "float16" else None
     weight = class_weights(cfg, raw_counts=raw, sampled_counts=sampled, class_numbers=CLASSES)
     step = Step(model, optimizer, make_loss(cfg, weight), device, amp_dtype, scaler)
 
-    start, best, history = 0, None, []
-    if resume:
-        meta = checkpoint.load(run / "checkpoints" / "last", network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler)
+    start, best, history, best_weights = 0, None, [], None
+    if cont:
+        meta, best_weights = checkpoint.load(run / CHECKPOINT, network=network, optimizer=optimizer,
+                                             scheduler=scheduler, scaler=scaler)
         start, best, history = meta["epoch"], meta.get("best"), meta.get("history", [])
         if dist.main:
-            say(f"resuming {run} after epoch {start}")
-    elif dist.main:
-        run.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run / "config.yaml")
-        if skipped:
-            (run / "skipped.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+            say(f"resuming {one_line(run)} after epoch {start}")
+            _write_logs(run, history)  # the logs may lag the checkpoint by one epoch after a kill
+    if dist.main and skipped:
+        checkpoint.atomic_write(run / "skipped.txt", lambda tmp: tmp.write_text("\n".join(skipped) + "\n", encoding="utf-8"),
+                                fsync=False)
 
     n_frames = cfg.spec.n_frames
     for epoch in range(start, cfg.epochs):
@@ -359,6 +453,9 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
         seconds = time.perf_counter() - t0
         scheduler.step()
         loss = distributed.all_mean(loss, dist, device)
+        if not math.isfinite(loss):
+            raise UsageError(f"epoch {epoch + 1}: the training loss is {loss}, the run diverged; resume "
+                             f"{one_line(run)} with --resume and a lower lr (--set lr=...), now {cfg.lr:g}.")
         if not dist.main:
             continue
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss, "samples_per_s": seen / seconds, "seconds": seconds}
@@ -368,37 +465,33 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
             row |= {"recording_macro_f1": rec["macro_f1"], "patient_macro_f1": pat["macro_f1"],
                     "recording_f1_per_class": {c: s["f1"] for c, s in rec["per_class"].items()},
                     "patient_f1_per_class": {c: s["f1"] for c, s in pat["per_class"].items()}}
-            score = [pat["macro_f1"], rec["macro_f1"]]
+            score = [_score(pat["macro_f1"]), _score(rec["macro_f1"])]
         else:
             res, score = None, [float(epoch)]
         history.append(row)
-        _log(run, row)
         say(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}"
             + (f", validation macro-F1 recording {row['recording_macro_f1']:.3f} patient {row['patient_macro_f1']:.3f}" if val else "")
             + f" ({seen / seconds:.0f} samples/s)")
         improved = best is None or score > best["score"]
         if improved:
             best = {"epoch": epoch + 1, "score": score, "validation": res}
+            best_weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         state = {"epoch": epoch + 1, "best": best, "history": history, "next_seed": epoch_seed(cfg, epoch + 1, 0)}
-        ckpt = run / "checkpoints"
-        checkpoint.save(ckpt / "last", network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler, state=state)
-        if improved:
-            checkpoint.save(ckpt / "best", network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler, state=state)
+        # the commit point of the epoch: one file, one rename
+        checkpoint.save(run / CHECKPOINT, network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                        state=state, best_weights=None if improved else best_weights)
+        _write_logs(run, history)
 
     finished = bool(history) and history[-1]["epoch"] == cfg.epochs
     result = FitResult(run if dist.main else None, network, history)
     if dist.main and finished:
-        result.bundle = _finish(cfg, run, best, patients, len(train), len(val))
+        result.bundle = _finish(cfg, run, best, best_weights, patients, len(train), len(val))
     distributed.barrier(dist)
     return result
 
 
-def _finish(cfg: TrainConfig, run: Path, best: dict, patients: dict, n_train: int, n_val: int) -> Path:
-    """Write the bundle (best epoch's weights), confusion matrix and summary."""
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(run / "checkpoints" / "best.safetensors"))
-    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+def _finish(cfg: TrainConfig, run: Path, best: dict, weights: dict, patients: dict, n_train: int, n_val: int) -> Path:
+    """Write the bundle (best epoch's weights), confusion matrix and summary, each in one rename."""
     metrics = {"best_epoch": best["epoch"]}
     if best.get("validation"):
         v = best["validation"]
@@ -406,12 +499,15 @@ def _finish(cfg: TrainConfig, run: Path, best: dict, patients: dict, n_train: in
             "data": Path(cfg.val_data or cfg.data).name, "sheet": cfg.val_sheet,
             "recording_level": v["recording_level"], "patient_level": v["patient_level"],
         }
-        save_confusion_png(run / "confusion.png", v["patient_level"]["confusion_matrix"], CLASSES,
-                           title=f"{cfg.name}: validation, patient level (epoch {best['epoch']})")
-    bundle = save_bundle(run / "model.safetensors", weights, _card(cfg, patients, n_train, n_val, metrics))
-    summary = {"run_dir": str(run), "bundle": str(bundle), **metrics}
-    (run / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    say(f"bundle written: {bundle}")
+        cm = v["patient_level"]["confusion_matrix"]
+        title = f"{cfg.name}: validation, patient level (epoch {best['epoch']})"
+        checkpoint.atomic_write(run / "confusion.png", lambda tmp: save_confusion_png(tmp, cm, CLASSES, title=title),
+                                fsync=False)
+    card = _card(cfg, patients, n_train, n_val, metrics)
+    bundle = checkpoint.atomic_write(run / BUNDLE, lambda tmp: save_bundle(tmp, weights, card))
+    summary = json.dumps({"run_dir": str(run), "bundle": str(bundle), **metrics}, indent=1, allow_nan=False)
+    checkpoint.atomic_write(run / SUMMARY, lambda tmp: tmp.write_text(summary, encoding="utf-8"))  # last: finished
+    say(f"bundle written: {one_line(bundle)}")
     return bundle
 
 

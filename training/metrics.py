@@ -1,8 +1,9 @@
 """Scores at recording level and at patient level (the application's majority vote).
 
-``report`` gives macro-F1, accuracy, per-class precision / recall / F1 / support and the
-confusion matrix (rows = true class, columns = predicted class). Macro-F1 averages over
-the classes present in the true or the predicted labels, as scikit-learn's
+``report`` gives macro-F1, accuracy, per-class precision / recall / F1 / support (None,
+shown ``n/a``, where a score is undefined) and the confusion matrix (rows = true class,
+columns = predicted class). Macro-F1 averages over the classes present in the true or the
+predicted labels, as scikit-learn's
 ``f1_score(average="macro")`` does (the SAND challenge's scorer); a class with no true
 and no predicted case has no F1 and is left out. A patient's class is
 ``sand_gui.votes.majority_vote`` of its tasks' probabilities: the very code of the app.
@@ -10,9 +11,11 @@ and no predicted case has no F1 and is left out. A patient's class is
 JSON form of ``evaluate`` (``sand-train evaluate --json``)::
 
     {"model": str, "data": str, "sheet": str, "classes": [1, 2, 3, 4, 5],
-     "recording_level": LEVEL, "patient_level": LEVEL, "skipped": [str, ...]}
-    LEVEL = {"n": int, "macro_f1": float, "accuracy": float,
-             "per_class": {"1": {"precision": float, "recall": float, "f1": float, "support": int}, ...},
+     "recording_level": LEVEL, "patient_level": LEVEL, "skipped": [str, ...],
+     "warnings": [str, ...]}   # classes with fewer than 5 patients (see support_warnings)
+    LEVEL = {"n": int, "macro_f1": float, "averaged_over": [int], "accuracy": float,
+             "per_class": {"1": {"precision": float|null, "recall": float|null, "f1": float|null,
+                                 "support": int}, ...},   # null: undefined (no true / no predicted case)
              "confusion_matrix": [[int]]   # rows true 1..5, columns predicted 1..5}
 """
 
@@ -35,27 +38,55 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequ
     return cm
 
 
+def _ratio(num: float, den: float) -> float | None:
+    return float(num / den) if den > 0 else None
+
+
 def report(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[int]) -> dict:
-    """Macro-F1, accuracy, per-class scores and confusion matrix (see the module note)."""
+    """Macro-F1, accuracy, per-class scores and confusion matrix (see the module note).
+
+    A score that is undefined is None (``n/a`` in tables, ``null`` in JSON), never 0:
+    recall of a class with no true case, precision of a class never predicted, F1 of a
+    class with neither. A class with no true case but some predictions has F1 0, as in
+    scikit-learn, and counts in the macro average (``averaged_over`` lists the classes).
+    """
     cm = confusion_matrix(y_true, y_pred, classes)
-    tp = np.diag(cm).astype(float)
+    tp = np.diag(cm)
     support, predicted = cm.sum(axis=1), cm.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    present = (support + predicted) > 0
+    per_class, f1s = {}, []
+    for i, c in enumerate(classes):
+        p, r = _ratio(tp[i], predicted[i]), _ratio(tp[i], support[i])
+        f1 = None
+        if support[i] or predicted[i]:
+            pp, rr = p or 0.0, r or 0.0
+            f1 = 2 * pp * rr / (pp + rr) if pp + rr > 0 else 0.0
+            f1s.append((c, f1))
+        per_class[str(c)] = {"precision": p, "recall": r, "f1": f1, "support": int(support[i])}
     n = int(cm.sum())
     return {
         "n": n,
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(np.mean([f for _, f in f1s])) if f1s else 0.0,
+        "averaged_over": [int(c) for c, _ in f1s],
         "accuracy": float(tp.sum() / n) if n else 0.0,
-        "per_class": {
-            str(c): {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
-            for i, c in enumerate(classes)
-        },
+        "per_class": per_class,
         "confusion_matrix": cm.tolist(),
     }
+
+
+MIN_PATIENTS = 5  # fewer patients than this in a class: its scores are shown with a warning
+
+
+def support_warnings(level: dict, classes: Sequence[int], *, minimum: int = MIN_PATIENTS, unit: str = "patients") -> list[str]:
+    """One line per class with fewer than ``minimum`` cases: its scores mean little."""
+    lines = []
+    for c in classes:
+        n = level["per_class"][str(c)]["support"]
+        if n == 0:
+            lines.append(f"class {c} has no {unit[:-1]} in this evaluation; its recall and F1 are n/a.")
+        elif n < minimum:
+            lines.append(f"class {c} has only {n} {unit[:-1] if n == 1 else unit} (fewer than {minimum}); "
+                         "its scores are too uncertain to trust.")
+    return lines
 
 
 def patient_votes(records: Sequence[tuple[str, str, np.ndarray]], class_numbers: Sequence[int]) -> dict:
@@ -80,22 +111,36 @@ def evaluate_records(records: Sequence[tuple[str, str, np.ndarray]], labels: dic
     }
 
 
-def format_level(title: str, level: dict, classes: Sequence[int]) -> str:
-    """A readable table of one level's report."""
-    lines = [f"{title}: macro-F1 {level['macro_f1']:.3f}, accuracy {level['accuracy']:.3f}, n = {level['n']}",
-             f"  {'class':>5}  {'precision':>9}  {'recall':>6}  {'F1':>5}  {'support':>7}"]
+def _score(v: float | None, width: int) -> str:
+    return f"{'n/a':>{width}}" if v is None else f"{v:>{width}.3f}"
+
+
+def format_level(title: str, level: dict, classes: Sequence[int], *, unit: str = "cases") -> str:
+    """A readable table of one level's report: each class's support beside its scores,
+    ``n/a`` where a score is undefined."""
+    over = level.get("averaged_over", list(classes))
+    lines = [(f"{title}: macro-F1 {level['macro_f1']:.3f} (over classes {', '.join(map(str, over)) or 'none'}), "
+              f"accuracy {level['accuracy']:.3f}, n = {level['n']} {unit}"),
+             f"  {'class':>5}  {unit:>10}  {'precision':>9}  {'recall':>6}  {'F1':>5}"]
     for c in classes:
         s = level["per_class"][str(c)]
-        lines.append(f"  {c:>5}  {s['precision']:>9.3f}  {s['recall']:>6.3f}  {s['f1']:>5.3f}  {s['support']:>7d}")
+        flag = "  (few)" if 0 < s["support"] < MIN_PATIENTS and unit == "patients" else ""
+        lines.append(f"  {c:>5}  {s['support']:>10d}  {_score(s['precision'], 9)}  {_score(s['recall'], 6)}  "
+                     f"{_score(s['f1'], 5)}{flag}")
     lines.append("  confusion (rows true, columns predicted " + " ".join(map(str, classes)) + "):")
     lines += ["  " + f"{c:>5}  " + " ".join(f"{v:>4d}" for v in row) for c, row in zip(classes, level["confusion_matrix"])]
     return "\n".join(lines)
 
 
 def format_result(result: dict) -> str:
+    """Both levels' tables, then the warnings about classes with few patients."""
     classes = result["classes"]
-    return "\n\n".join([format_level("Recording level", result["recording_level"], classes),
-                        format_level("Patient level (majority vote over tasks)", result["patient_level"], classes)])
+    parts = [format_level("Recording level", result["recording_level"], classes, unit="recordings"),
+             format_level("Patient level (majority vote over tasks)", result["patient_level"], classes, unit="patients")]
+    warns = result.get("warnings") or support_warnings(result["patient_level"], classes)
+    if warns:
+        parts.append("\n".join(f"warning: {w}" for w in warns))
+    return "\n\n".join(parts)
 
 
 def save_confusion_png(path, cm, classes: Sequence[int], *, title: str) -> None:

@@ -6,8 +6,16 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QListWidget, QListWidgetItem,
-    QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..tasks import TASKS
@@ -55,13 +63,14 @@ class OpenFolderDialog:
 
 
 class PatientChoiceDialog(QDialog):
-    """A patient of a SAND-layout dataset."""
+    """Which patient: a SAND-layout dataset, or a folder holding several patients' recordings
+    (one patient per analysis)."""
 
     def __init__(self, ids: list[str], descriptions: dict[str, str] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Choose a patient")
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"{len(ids)} patients in this dataset:"))
+        lay.addWidget(QLabel(f"Recordings of {len(ids)} patients are here; one patient is analysed at a time:"))
         self.list = QListWidget()
         for pid in ids:
             item = QListWidgetItem(f"{pid}  {(descriptions or {}).get(pid, '')}".strip())

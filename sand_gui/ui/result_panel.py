@@ -5,12 +5,19 @@ probabilities as bars; the device used. Shows an ``AnalysisResult`` and nothing 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
-
-from typing import TYPE_CHECKING
 
 from ..classes import get_class
 from ..tasks import get_task
@@ -137,7 +144,7 @@ class ResultPanel(QWidget):
                 p = t.probabilities.get(number, 0.0)
                 bar = QProgressBar()
                 bar.setRange(0, 1000)
-                bar.setValue(int(round(1000 * p)))
+                bar.setValue(round(1000 * p))
                 bar.setFormat(f"{p:.0%}")
                 bar.setStyleSheet(BAR_STYLE % ("#1a4f8b" if number == t.predicted_class else "#9bb7d4"))
                 bar.setToolTip(f"{t.task}: P(class {number}) = {p:.3f}")

@@ -14,20 +14,33 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-    QLabel, QLineEdit, QPushButton, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
 )
+
+from .logs import APPLICATION, ORGANISATION
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when usable)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
 def device_choices() -> tuple[str, ...]:
-    from ..model import DEVICE_CHOICES  # imported late: sand_gui.model imports numpy
+    """``sand_gui.model.DEVICE_CHOICES``, once the background importer has imported it
+    (never imported from the GUI thread while the importer may be importing it)."""
+    from .importer import Importer
+
+    Importer.instance().wait()
+    from ..model import DEVICE_CHOICES
 
     return DEVICE_CHOICES
-
-ORGANISATION = "SAND"
-APPLICATION = "sand-gui"
 
 
 def default_data_dir() -> Path:
@@ -81,8 +94,10 @@ class Settings:
 
     @property
     def device(self) -> str:
+        """The stored compute device; an unknown value reads as "auto" (``DEVICE_LABELS`` lists
+        the same choices as ``sand_gui.model.DEVICE_CHOICES``; a test keeps them equal)."""
         value = str(self._get("device", "auto"))
-        return value if value in device_choices() else "auto"
+        return value if value in DEVICE_LABELS else "auto"
 
     @device.setter
     def device(self, value: str) -> None:
@@ -96,6 +111,17 @@ class Settings:
     @auto_stop.setter
     def auto_stop(self, value: bool) -> None:
         self.q.setValue("auto_stop", bool(value))
+
+    @property
+    def show_labels(self) -> bool:
+        """Show a dataset or demo patient's true class before the analysis (researchers only:
+        seeing it first biases the reader)."""
+        return self._get("show_labels", False) in (True, "true", "1", 1)
+
+    @show_labels.setter
+    def show_labels(self, value: bool) -> None:
+        self.q.setValue("show_labels", bool(value))
+        self.q.sync()
 
     def values(self) -> Values:
         return Values(self.data_dir, self.input_device, self.bundle_path, self.device, self.auto_stop)
@@ -165,6 +191,17 @@ class SettingsDialog(QDialog):
         f, _ = QFileDialog.getOpenFileName(self, "Model bundle", self.bundle.text(), "Model bundles (*.safetensors)")
         if f:
             self.bundle.setText(f)
+
+    @property
+    def show_labels(self) -> bool:
+        """Show a dataset or demo patient's true class before the analysis (researchers only:
+        seeing it first biases the reader)."""
+        return self._get("show_labels", False) in (True, "true", "1", 1)
+
+    @show_labels.setter
+    def show_labels(self, value: bool) -> None:
+        self.q.setValue("show_labels", bool(value))
+        self.q.sync()
 
     def values(self) -> Values:
         text = self.bundle.text().strip()

@@ -1,49 +1,59 @@
 """The eight tasks as a table: name, instruction, status, duration, quality flags.
 
-The table only shows what the window tells it (``set_state``) and forwards what the user
-does: files dropped on it (``filesDropped``), Space (``recordRequested``), P
-(``playRequested``), and the selected task (``taskSelected``).
+The table only shows the workspace's ``TaskState`` of each task (``set_state``) and forwards
+what the user does: files dropped on it (``filesDropped``), Space (``recordRequested``), P
+(``playRequested``), and the selected task (``taskSelected``). The quality column reads the
+codes of the notes (``quality.Code``), never their English sentences.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
+from .. import quality
 from ..tasks import TASKS
+from ..workspace import Source, TaskState, TaskStatus
 
 COLUMNS = ("Task", "Instruction", "Status", "Duration", "Quality")
-STATUS_COLOURS = {"recorded": "#d8f0d8", "loaded": "#d8e8f8", "rejected": "#f8d8d8", "checking": "#f4f4d8", "recording": "#fde2c8"}
+STATUS_COLOURS = {
+    (TaskStatus.READY, Source.RECORDED): "#d8f0d8", (TaskStatus.READY, Source.LOADED): "#d8e8f8",
+    TaskStatus.REJECTED: "#f8d8d8", TaskStatus.CHECKING: "#f4f4d8", TaskStatus.RECORDING: "#fde2c8",
+}
+def flag_of(code) -> str:
+    """The short flag of a ``quality.Code`` (``quality.FLAGS``), or "" for no code."""
+    if code is None:
+        return ""
+    try:
+        return quality.FLAGS[quality.Code(getattr(code, "value", code))]
+    except (KeyError, ValueError):
+        return str(getattr(code, "value", code))
 
 
-def quality_flags(warnings: list[str], error: str | None = None) -> list[str]:
-    """Short flags for the table from the core's warnings and error messages."""
-    text = " ".join(warnings + ([error] if error else [])).lower()
-    flags = []
-    for needle, flag in (("clipping", "clipping"), ("low level", "low level"), ("after trimming", "too short"),
-                         ("no voice", "no voice"), ("dc offset", "DC removed"), ("only the first", "truncated")):
-        if needle in text:
-            flags.append(flag)
-    return flags
+def quality_flags(state: TaskState) -> list[str]:
+    """Short flags for the table: the codes of the warnings, then the rejection's code."""
+    found = [flag_of(getattr(n, "code", None)) for n in state.notes]
+    if state.status is TaskStatus.REJECTED:
+        found.append(flag_of(state.error_code) or "rejected")
+    return list(dict.fromkeys(f for f in found if f))
 
 
-@dataclass
-class RowState:
-    status: str = ""  # "", recording, checking, recorded, loaded, rejected
-    file: Path | None = None
-    seconds: float | None = None  # duration of the file
-    voiced_seconds: float | None = None
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    spec: object = None  # the FeatureSpec the file was checked with
-
-    @property
-    def usable(self) -> bool:
-        return self.status in ("recorded", "loaded")
+def status_text(state: TaskState) -> str:
+    if state.status is TaskStatus.REJECTED:
+        return f"rejected: {state.error}"
+    if state.status is TaskStatus.READY:
+        take = f" (take {state.take:02d})" if state.source is Source.RECORDED and state.take else ""
+        return f"{state.source.value if state.source else 'ready'}{take}"
+    return {TaskStatus.EMPTY: "—", TaskStatus.RECORDING: "recording…", TaskStatus.CHECKING: "checking…"}[state.status]
 
 
 class TaskTable(QTableWidget):
@@ -87,7 +97,7 @@ class TaskTable(QTableWidget):
             self.setItem(row, 1, instr)
             for c in (2, 3, 4):
                 self.setItem(row, c, QTableWidgetItem(""))
-            self.set_state(task.id, RowState())
+            self.set_state(TaskState(task.id))
         self.currentCellChanged.connect(lambda r, *_: r >= 0 and self.taskSelected.emit(TASKS[r].id))
         self.selectRow(0)
 
@@ -101,25 +111,20 @@ class TaskTable(QTableWidget):
     def select_task(self, task_id: str) -> None:
         self.selectRow(self.row_of(task_id))
 
-    def set_state(self, task_id: str, state: RowState) -> None:
-        row = self.row_of(task_id)
-        if state.status == "rejected":
-            status = f"rejected: {state.error}"
-        elif state.status == "recorded" and state.file is not None and "_take" in state.file.stem:
-            status = f"recorded (take {state.file.stem.rsplit('_take', 1)[1]})"
-        else:
-            status = {"": "—", "recording": "recording…", "checking": "checking…"}.get(state.status, state.status)
+    def set_state(self, state: TaskState) -> None:
+        row = self.row_of(state.task_id)
         duration = "" if state.seconds is None else f"{state.seconds:.1f} s"
         if state.voiced_seconds is not None:
             duration += f" · {state.voiced_seconds:.1f} voiced"
-        flags = quality_flags(state.warnings, state.error)
+        flags = quality_flags(state)
         items = (self.item(row, 2), self.item(row, 3), self.item(row, 4))
-        items[0].setText(status)
-        items[0].setToolTip("\n".join(filter(None, [str(state.file) if state.file else "", state.error or ""] + state.warnings)) or "no recording yet")
+        items[0].setText(status_text(state))
+        notes = [str(n) for n in state.notes]
+        items[0].setToolTip("\n".join(filter(None, [str(state.file) if state.file else "", state.error or ""] + notes)) or "no recording yet")
         items[1].setText(duration)
         items[2].setText(", ".join(flags) if flags else ("ok" if state.usable else ""))
-        items[2].setToolTip("\n".join(state.warnings) or "")
-        colour = STATUS_COLOURS.get(state.status)
+        items[2].setToolTip("\n".join(notes))
+        colour = STATUS_COLOURS.get((state.status, state.source)) or STATUS_COLOURS.get(state.status)
         brush = QBrush(QColor(colour)) if colour else QBrush()
         for c in range(len(COLUMNS)):
             self.item(row, c).setBackground(brush)

@@ -6,6 +6,10 @@ exception arrives as an ``errored`` signal instead of dying in a thread. ``progr
 emitted by calling the ``progress`` callback a function may accept. ``cancel()`` sets a
 flag: the next ``progress`` call ends the function quietly and ``returned`` is not emitted.
 A view cancels its workers and calls ``wait_all`` when it closes, so no thread outlives it.
+
+Every worker first waits for the background importer (``importer.Importer``): heavy
+libraries are imported by that one thread only, never by a worker racing another thread.
+The pool is a child of the QApplication, so it needs no module-level variable.
 """
 
 from __future__ import annotations
@@ -15,25 +19,34 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import QApplication
+
+from .importer import ALL, Importer
 
 log = logging.getLogger(__name__)
-
-_POOL: QThreadPool | None = None
+POOL_NAME = "sand-workers"
+IMPORT_TIMEOUT_S = 600
 
 
 class Cancelled(Exception):
     """Raised inside a worker's ``progress`` callback once the worker was cancelled."""
 
-_LIVE: set["Worker"] = set()
+
+class Pool(QThreadPool):
+    """The application's worker pool; ``live`` keeps running workers referenced."""
+
+    def __init__(self, parent: QObject):
+        super().__init__(parent)
+        self.setObjectName(POOL_NAME)
+        self.setMaxThreadCount(4)  # model load + display + check + analysis at once
+        self.live: set[Worker] = set()
 
 
-def pool() -> QThreadPool:
+def pool() -> Pool:
     """The application's worker pool (its own, so that closing can wait for exactly it)."""
-    global _POOL
-    if _POOL is None:
-        _POOL = QThreadPool()
-        _POOL.setMaxThreadCount(4)  # model load + features + validation + analysis at once
-    return _POOL
+    app = QApplication.instance()
+    found = app.findChild(Pool, POOL_NAME)
+    return found if found is not None else Pool(app)
 
 
 class Worker(QObject, QRunnable):
@@ -44,11 +57,13 @@ class Worker(QObject, QRunnable):
     progress = Signal(object)
     finished = Signal()
 
-    def __init__(self, fn: Callable, *args, **kwargs):
+    def __init__(self, fn: Callable, *args, needs: str = ALL, **kwargs):
+        """``needs``: the stage of the background imports ``fn`` waits for (default: all of them)."""
         QObject.__init__(self)
         QRunnable.__init__(self)
         self.setAutoDelete(False)
         self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._importer, self._needs = Importer.instance(), needs
         self.cancelled = False
         self.done = False
         try:
@@ -65,10 +80,11 @@ class Worker(QObject, QRunnable):
 
     def run(self) -> None:  # on a pool thread
         try:
+            self._importer.wait(self._needs, timeout=IMPORT_TIMEOUT_S)
             value = self._fn(*self._args, **self._kwargs)
         except Cancelled:
             pass
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the view
+        except BaseException as exc:
             if not isinstance(exc, Exception):
                 log.exception("worker %s aborted", getattr(self._fn, "__name__", self._fn))
             self.errored.emit(exc)
@@ -83,20 +99,27 @@ class Worker(QObject, QRunnable):
         self.cancelled = True
 
 
-def start(fn: Callable, *args, returned=None, errored=None, progress=None, finished=None, **kwargs) -> Worker:
+def start(fn: Callable, *args, returned=None, errored=None, progress=None, finished=None, needs: str = ALL, **kwargs) -> Worker:
     """Create a worker for ``fn``, connect the given slots, queue it, and return it."""
-    w = Worker(fn, *args, **kwargs)
+    w = Worker(fn, *args, needs=needs, **kwargs)
     for signal, slot in ((w.returned, returned), (w.errored, errored), (w.progress, progress), (w.finished, finished)):
         if slot is not None:
             signal.connect(slot)
-    _LIVE.add(w)
-    w.finished.connect(lambda: _LIVE.discard(w))
-    pool().start(w)
+    p = pool()
+    p.live.add(w)
+    w.finished.connect(lambda: p.live.discard(w))
+    p.start(w)
     return w
 
 
+def run_in_worker(fn: Callable, *args, done: Callable, progress=None, **kwargs) -> Worker:
+    """The workspace's runner (see ``sand_gui.workspace``): ``fn`` in a worker, then
+    ``done(value, exc)`` on the GUI thread."""
+    return start(fn, *args, returned=lambda v: done(v, None), errored=lambda e: done(None, e), progress=progress, **kwargs)
+
+
 def cancel_all() -> None:
-    for w in list(_LIVE):
+    for w in list(pool().live):
         w.cancel()
 
 

@@ -4,11 +4,10 @@ import csv
 import json
 
 import pytest
+from train_helpers import run_cli
 
 from sand_gui.bundle import read_card
 from training.cli import main
-
-from train_helpers import run_cli
 
 
 def test_evaluate_json_matches_fit_validation(trained, corpus, capsys):
@@ -39,7 +38,8 @@ def test_predict_writes_a_complete_submission(trained, corpus, tmp_path, capsys)
     out = tmp_path / "sub.csv"
     assert main(["predict", "--model", str(trained.bundle), "--data", str(corpus), "--out", str(out), "--quiet", "--device", "cpu"]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["ID", "CLASS"] and [r[0] for r in rows[1:]] == ["ID016", "ID017", "ID018"]
+    # the test workbook writes integer IDs: the submission carries them as written
+    assert rows[0] == ["ID", "CLASS"] and [r[0] for r in rows[1:]] == ["16", "17", "18"]
     assert all(r[1] in "12345" for r in rows[1:])
 
 
@@ -63,3 +63,34 @@ def test_synth_wrapper_writes_a_sand_layout(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "s"), "--patients", "5", "--seed", "3", "--id-offset", "500", "--quiet"]) == 0
     patients = SandLayout(tmp_path / "s").patients()
     assert len(patients) == 5 and patients[0].id.startswith("ID50")
+
+
+def test_synth_help_documents_every_option(capsys):
+    from training.cli import _parser
+
+    synth = next(a for a in _parser()._subparsers._group_actions[0].choices.items() if a[0] == "synth")[1]
+    options = [a for a in synth._actions if a.dest != "help"]
+    assert {a.dest for a in options} >= {"out", "patients", "seed", "sample_rate", "class_priors", "id_offset", "workers", "quiet"}
+    undocumented = [a.dest for a in options if not (a.help or "").strip()]
+    assert not undocumented
+    with pytest.raises(SystemExit) as done:
+        main(["synth", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for a in options:
+        assert all(flag in text for flag in a.option_strings)
+    assert "SYNTHETIC" in text and "6/26/57/76/107" in text
+
+
+def test_synth_progress_shows_patients_per_second(tmp_path, capsys):
+    import re
+
+    assert main(["synth", str(tmp_path / "s"), "--patients", "3", "--seed", "1"]) == 0
+    err = capsys.readouterr().err
+    summary = re.search(r"3 patients, 24 files, .* in ([0-9.]+) s \(([0-9.]+) patients/s\)", err)
+    assert summary, err
+    elapsed, rate = float(summary.group(1)), float(summary.group(2))
+    assert rate == pytest.approx(3 / elapsed, rel=0.05)
+    bar_rates = [float(r) for r in re.findall(r"([0-9.]+) patients/s\]", err)]
+    assert bar_rates and "s/patient" not in err and "it/s" not in err
+    assert bar_rates[-1] == pytest.approx(rate, rel=0.5)  # the bar's rate is the run's average, not a burst

@@ -1,9 +1,17 @@
 """Scores: hand-built predictions with known macro-F1, and the patient-level vote."""
 
+import json
+
 import numpy as np
 import pytest
 
-from training.metrics import evaluate_records, format_result, patient_votes, report
+from training.metrics import (
+    evaluate_records,
+    format_result,
+    patient_votes,
+    report,
+    support_warnings,
+)
 
 CLASSES = [1, 2, 3, 4, 5]
 
@@ -49,3 +57,37 @@ def test_patient_level_is_the_majority_vote():
     # F1: class 2: 2*5/(5+8)=10/13, class 4: 2*4/(4+8)=2/3, classes 3 and 5: 0
     assert rec["macro_f1"] == pytest.approx((10 / 13 + 2 / 3) / 4)
     assert "Patient level" in format_result(res)
+
+
+def test_undefined_scores_are_none_not_zero():
+    # class 4: no patient and never predicted -> every score n/a; class 5: no patient but
+    # predicted once -> precision 0 (defined), recall n/a, F1 0 (it counts in the macro average)
+    r = report([1, 1, 2, 3], [1, 1, 2, 5], CLASSES)
+    assert r["per_class"]["4"] == {"precision": None, "recall": None, "f1": None, "support": 0}
+    assert r["per_class"]["5"] == {"precision": 0.0, "recall": None, "f1": 0.0, "support": 0}
+    assert r["per_class"]["3"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert r["averaged_over"] == [1, 2, 3, 5]
+    from sklearn.metrics import f1_score
+
+    assert r["macro_f1"] == pytest.approx(f1_score([1, 1, 2, 3], [1, 1, 2, 5], average="macro", zero_division=0))
+
+
+def test_few_patients_are_flagged_and_absent_classes_read_n_a():
+    # 7 patients of class 2, 2 of class 1, none of classes 3, 4, 5 (one predicted 5)
+    records = [(f"P{i}", f"t{j}", onehot(2)) for i in range(7) for j in range(8)]
+    records += [(f"Q{i}", f"t{j}", onehot(1 if i == 0 else 5)) for i in range(2) for j in range(8)]
+    labels = {**{f"P{i}": 2 for i in range(7)}, "Q0": 1, "Q1": 1}
+    res = evaluate_records(records, labels, CLASSES)
+    warnings = support_warnings(res["patient_level"], CLASSES)
+    assert warnings[0].startswith("class 1 has only 2 patients (fewer than 5)")
+    assert [w.split()[1] for w in warnings] == ["1", "3", "4", "5"] and "no patient" in warnings[1]
+    text = format_result(res)
+    lines = text.splitlines()
+    patient = lines[lines.index(next(l for l in lines if l.startswith("Patient level"))):]
+    row = {l.split()[0]: l.split() for l in patient[2:7]}
+    assert row["2"][:2] == ["2", "7"] and row["2"][2:5] == ["1.000", "1.000", "1.000"]  # support next to the scores
+    assert row["1"][1] == "2" and row["1"][-1] == "(few)"
+    assert row["4"][1:] == ["0", "n/a", "n/a", "n/a"]
+    assert row["5"][1:] == ["0", "0.000", "n/a", "0.000"]
+    assert "warning: class 1 has only 2 patients" in text and "0.000" not in row["4"]
+    json.dumps(res, allow_nan=False)  # undefined scores are null, the JSON strict

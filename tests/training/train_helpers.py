@@ -37,13 +37,15 @@ TEST = [16, 17, 18]
 
 
 def tone(label: int, task, rng, *, seconds: float = 1.2) -> np.ndarray:
-    """A phonation: harmonic tone at 100 + 70*label Hz; a rhythm: bursts at 2 + label per s."""
+    """A phonation: harmonic tone at 100 + 70*label Hz; a rhythm: voiced bursts at 2 + label per s."""
     t = np.arange(int(seconds * SR)) / SR
     if task.family == "phonation":
         f0 = 100 + 70 * label
         x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
-    else:
-        x = rng.standard_normal(len(t)) * (np.sin(2 * np.pi * (2 + label) * t) > 0.3)
+    else:  # voiced syllables (a noise onset + a harmonic vowel) at 2 + label per second
+        gate = np.sin(2 * np.pi * (2 + label) * t) > 0.3
+        voiced = sum(np.sin(2 * np.pi * k * 150 * t) / k for k in range(1, 6))
+        x = (0.5 * rng.standard_normal(len(t)) + voiced) * gate
     x = 0.3 * x / np.max(np.abs(x)) + 0.002 * rng.standard_normal(len(t))
     pad = np.zeros(int(0.15 * SR))
     return np.concatenate([pad, x, pad]).astype(np.float32)

@@ -11,9 +11,17 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPointF, QSettings, QStandardPaths, Qt, QUrl, QMimeData  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import (
+    QMimeData,
+    QPoint,
+    QPointF,
+    QSettings,
+    QStandardPaths,
+    Qt,
+    QUrl,
+)
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
 
@@ -63,11 +71,11 @@ def settings(tmp_path):
 @pytest.fixture
 def make_window(qtbot, settings, monkeypatch):
     """make_window(bundle) -> a shown MainWindow on ``bundle`` (None: no model at all)."""
-    from sand_gui.ui import main_window
+    from sand_gui.ui import main_window, model_controller
 
     def make(bundle: Path | None, *, wait_model: bool = True):
         if bundle is None:
-            monkeypatch.setattr(main_window, "default_bundle_path", lambda: None)
+            monkeypatch.setattr(model_controller, "default_bundle_path", lambda: None)
         settings.bundle_path = bundle
         w = main_window.MainWindow(settings)
         qtbot.addWidget(w)
@@ -95,11 +103,25 @@ def session_answers(monkeypatch):
     return asked
 
 
+def status(w, task_id: str) -> str:
+    """A task's status as the tests name it: "", recording, checking, recorded, loaded, rejected."""
+    from sand_gui.workspace import TaskStatus
+
+    s = w.workspace.task(task_id)
+    if s.status is TaskStatus.READY:
+        return s.source.value
+    return "" if s.status is TaskStatus.EMPTY else s.status.value
+
+
+def wait_checked(qtbot, w, tasks, timeout: int = 60000) -> None:
+    qtbot.waitUntil(lambda: all(status(w, t) not in ("", "checking") for t in tasks), timeout=timeout)
+
+
 def drop_files(widget, paths, pos=None) -> None:
     """A real drag-and-drop: DragEnter then Drop with the files' URLs, sent to ``widget``."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(10, 10) if pos is None else pos
+    pos = QPoint(10, 10) if pos is None else pos.toPoint() if isinstance(pos, QPointF) else pos
     enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted(), "the drop target refused the drag"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from PySide6.QtCore import Qt
 from sand_gui import recorder as core_recorder
 from sand_gui.errors import DeviceError
 
+from .conftest import status
+
 RATE = 16000
 
 
@@ -24,7 +27,7 @@ class FakeRecorder:
 
     fail_after: int | None = None  # drains before the "device" disappears
     seconds_per_drain: float | None = None  # to make elapsed time run fast (auto-stop)
-    instances: list["FakeRecorder"] = []
+    instances: ClassVar[list[FakeRecorder]] = []
 
     def __init__(self, *, device=None, channels=1):
         self.device = device
@@ -66,14 +69,14 @@ class FakeRecorder:
 
 @pytest.fixture
 def fake_audio(monkeypatch):
-    from sand_gui.ui import main_window
+    from sand_gui.ui import recording_controller
 
     FakeRecorder.fail_after = None
     FakeRecorder.seconds_per_drain = None
     FakeRecorder.instances = []
     monkeypatch.setattr(core_recorder, "Recorder", FakeRecorder)
     monkeypatch.setattr(core_recorder, "find_device", lambda name=None: None)
-    monkeypatch.setattr(main_window, "backend_status", lambda: (True, "1 input device(s); default: Fake mic."))
+    monkeypatch.setattr(recording_controller, "backend_status", lambda: (True, "1 input device(s); default: Fake mic."))
     return FakeRecorder
 
 
@@ -84,25 +87,25 @@ def press_space(qtbot, w):
 @pytest.mark.usefixtures("session_answers")
 def test_space_records_and_every_take_is_a_new_file(qtbot, make_window, tiny_bundle, fake_audio):
     w = make_window(tiny_bundle)
-    qtbot.waitUntil(lambda: w.audio_ok, timeout=5000)
-    assert w.record_button.isEnabled()
+    qtbot.waitUntil(lambda: w.strip.audio_ok, timeout=5000)
+    assert w.strip.record_button.isEnabled()
     assert w.act_record.shortcut().toString() == "Space" and "(Space)" in w.act_record.toolTip()
     w.table.select_task("phonationA")
     press_space(qtbot, w)
-    assert w.recording.recording and w.rows["phonationA"].status == "recording"
-    qtbot.waitUntil(lambda: w.elapsed_label.text() != "", timeout=5000)  # the timer drains
-    assert "/ 6 s" in w.elapsed_label.text()
+    assert w.strip.recording.recording and status(w, "phonationA") == "recording"
+    qtbot.waitUntil(lambda: w.strip.elapsed_label.text() != "", timeout=5000)  # the timer drains
+    assert "/ 6 s" in w.strip.elapsed_label.text()
     press_space(qtbot, w)
-    qtbot.waitUntil(lambda: w.rows["phonationA"].status == "recorded", timeout=30000)
-    first = w.rows["phonationA"].file
+    qtbot.waitUntil(lambda: status(w, "phonationA") == "recorded", timeout=30000)
+    first = w.workspace.task("phonationA").file
     assert first.is_file() and first.parent == Path(w.session.folder) and first.name == "ID042_phonationA_take01.wav"
     assert w.table.status_text("phonationA") == "recorded (take 01)"
 
     press_space(qtbot, w)  # a re-take: a new file, the task uses it
     press_space(qtbot, w)
-    qtbot.waitUntil(lambda: w.rows["phonationA"].file != first and w.rows["phonationA"].status == "recorded", timeout=30000)
-    assert first.is_file() and w.rows["phonationA"].file.name == "ID042_phonationA_take02.wav"
-    assert w.session.current("phonationA") == w.rows["phonationA"].file
+    qtbot.waitUntil(lambda: w.workspace.task("phonationA").file != first and status(w, "phonationA") == "recorded", timeout=30000)
+    assert first.is_file() and w.workspace.task("phonationA").file.name == "ID042_phonationA_take02.wav"
+    assert w.session.current("phonationA") == w.workspace.task("phonationA").file
 
 
 @pytest.mark.usefixtures("session_answers")
@@ -110,38 +113,38 @@ def test_auto_stop_at_recommended_length(qtbot, make_window, tiny_bundle, fake_a
     settings.auto_stop = True
     fake_audio.seconds_per_drain = 1.0
     w = make_window(tiny_bundle)
-    qtbot.waitUntil(lambda: w.audio_ok, timeout=5000)
+    qtbot.waitUntil(lambda: w.strip.audio_ok, timeout=5000)
     w.table.select_task("rhythmPA")
-    w.toggle_recording()
-    qtbot.waitUntil(lambda: not w.recording.recording, timeout=10000)
+    w.strip.toggle_recording()
+    qtbot.waitUntil(lambda: not w.strip.recording.recording, timeout=10000)
     assert fake_audio.instances[-1].n >= 5  # stopped at 5 s, the task's recommended length
-    qtbot.waitUntil(lambda: w.rows["rhythmPA"].status == "recorded", timeout=30000)
+    qtbot.waitUntil(lambda: status(w, "rhythmPA") == "recorded", timeout=30000)
 
 
 @pytest.mark.usefixtures("session_answers")
 def test_device_unplugged_keeps_the_take_and_says_so(qtbot, make_window, tiny_bundle, fake_audio, messages):
     fake_audio.fail_after = 3
     w = make_window(tiny_bundle)
-    qtbot.waitUntil(lambda: w.audio_ok, timeout=5000)
-    w.toggle_recording()
-    qtbot.waitUntil(lambda: not w.recording.recording, timeout=10000)
+    qtbot.waitUntil(lambda: w.strip.audio_ok, timeout=5000)
+    w.strip.toggle_recording()
+    qtbot.waitUntil(lambda: not w.strip.recording.recording, timeout=10000)
     assert messages and "stopped" in messages[-1] and "kept" in messages[-1]
-    qtbot.waitUntil(lambda: w.rows["phonationA"].status == "recorded", timeout=30000)
-    assert w.rows["phonationA"].file.is_file()
+    qtbot.waitUntil(lambda: status(w, "phonationA") == "recorded", timeout=30000)
+    assert w.workspace.task("phonationA").file.is_file()
 
 
 def test_record_disabled_without_audio(qtbot, make_window, tiny_bundle, monkeypatch):
-    from sand_gui.ui import main_window
+    from sand_gui.ui import recording_controller
 
     reason = "Recording is unavailable: no microphone found (PortAudio lists no input device)."
-    monkeypatch.setattr(main_window, "backend_status", lambda: (False, reason))
+    monkeypatch.setattr(recording_controller, "backend_status", lambda: (False, reason))
     w = make_window(tiny_bundle)
-    qtbot.waitUntil(lambda: reason in w.record_button.toolTip(), timeout=5000)
-    assert not w.record_button.isEnabled()
+    qtbot.waitUntil(lambda: reason in w.strip.record_button.toolTip(), timeout=5000)
+    assert not w.strip.record_button.isEnabled()
     press_space(qtbot, w)
-    assert not w.recording.recording
-    assert reason in w.statusBar().currentMessage()
-    assert w.load_button.isEnabled() and w.act_load.isEnabled()
+    assert not w.strip.recording.recording
+    assert reason in w.status_line.message()
+    assert w.strip.load_button.isEnabled() and w.act_load.isEnabled()
 
 
 @pytest.mark.audio_device
@@ -159,20 +162,20 @@ def test_space_records_from_the_virtual_microphone(qtbot, make_window, tiny_bund
     sf.write(tmp_path / "tone.wav", (tone / np.abs(tone).max() * 0.4).astype(np.float32), 44100, subtype="PCM_16")
 
     w = make_window(tiny_bundle)
-    qtbot.waitUntil(lambda: w.audio_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.strip.audio_ok, timeout=10000)
     w.table.select_task("phonationA")
     peaks = []
-    w.recording.level.connect(lambda lv: peaks.append(lv.peak))
+    w.strip.recording.level.connect(lambda lv: peaks.append(lv.peak))
     press_space(qtbot, w)
-    assert w.recording.recording, w.audio_reason
+    assert w.strip.recording.recording, w.audio_reason
     player = mic.play(tmp_path / "tone.wav")
     qtbot.waitUntil(lambda: player.poll() is not None, timeout=15000)
     qtbot.wait(300)
     assert max(peaks) > 0.2  # the level meter was fed the tone
     press_space(qtbot, w)
-    qtbot.waitUntil(lambda: w.rows["phonationA"].status in ("recorded", "rejected"), timeout=30000)
-    row = w.rows["phonationA"]
-    assert row.status == "recorded", row.error
+    qtbot.waitUntil(lambda: status(w, "phonationA") in ("recorded", "rejected"), timeout=30000)
+    row = w.workspace.task("phonationA")
+    assert status(w, "phonationA") == "recorded", row.error
     assert row.file.is_file() and row.file.parent == Path(w.session.folder)
     assert sf.info(row.file).duration >= 2.0
     assert w.table.status_text("phonationA") == "recorded (take 01)"

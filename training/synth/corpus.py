@@ -5,6 +5,10 @@
     OUT/synthetic.json         generator version, seed, priors, every patient's true parameters
     OUT/training/<task>/<ID>_<task>.wav   8 tasks, 16-bit mono PCM
 
+Every file is written to a temporary name in its folder and renamed, and ``synthetic.json``
+comes last: a corpus killed half-way holds whole files only, and writing it again into the
+same folder replaces it.
+
 Class counts follow the priors by largest-remainder rounding (at least one patient per class
 when N >= 5); the 80/20 Training/Validation Baseline split is stratified by class the same
 way. Every random draw comes from ``numpy.random.default_rng`` seeded with the corpus seed
@@ -31,9 +35,10 @@ import soundfile as sf
 
 from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.dataset import MANIFEST, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, WORKBOOK
-from sand_gui.errors import UsageError
+from sand_gui.errors import UsageError, one_line
 from sand_gui.tasks import PHONATION, TASK_IDS, get_task
 
+from ..checkpoint import TEMP_GLOB, atomic_write, make_dirs
 from .channel import draw_channel, record
 from .ddk import TrainSpec, ddk_train
 from .severity import CLASS_SEVERITY, DDK_RATE_FACTOR, PARAM_NAMES, SEVERITY_SD, draw_patient
@@ -176,7 +181,10 @@ def _write_patient(args: tuple[PatientPlan, int, int, str]) -> dict:
     rec, audio = render_patient(plan, seed=seed, sample_rate=sample_rate)
     for task_id, samples in audio.items():
         path = Path(out) / SPLIT / task_id / f"{plan.id}_{task_id}.wav"
-        sf.write(str(path), samples, sample_rate, subtype="PCM_16", format="WAV")
+        buf = io.BytesIO()  # encoded in memory: a full disk is then an OSError, not libsndfile's "System error"
+        sf.write(buf, samples, sample_rate, subtype="PCM_16", format="WAV")
+        data = buf.getvalue()
+        atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data), fsync=False)  # regenerable: a rename is enough
     return rec
 
 
@@ -208,39 +216,65 @@ def write_workbook(path: Path, plans: list[PatientPlan]) -> None:
     buf = io.BytesIO()
     wb.save(buf)
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rf"\g<1>{stamp}\g<3>", text)
-                data = text.encode("utf-8")
-            zout.writestr(zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6]), data,
-                          compress_type=zipfile.ZIP_DEFLATED)
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "docProps/core.xml":
+                    text = data.decode("utf-8")
+                    text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rf"\g<1>{stamp}\g<3>", text)
+                    data = text.encode("utf-8")
+                zout.writestr(zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6]), data,
+                              compress_type=zipfile.ZIP_DEFLATED)
+
+    atomic_write(path, write)
 
 
 def write_manifest(path: Path, plans: list[PatientPlan]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["ID", "Age", "Sex", "Class", "Split"])
-        for p in plans:
-            w.writerow([p.id, p.age, p.sex, p.klass, p.split])
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["ID", "Age", "Sex", "Class", "Split"])
+            for p in plans:
+                w.writerow([p.id, p.age, p.sex, p.klass, p.split])
+
+    atomic_write(path, write)
+
+
+def _interrupted_corpus(out: Path) -> bool:
+    """Whether ``out`` holds only what this generator writes (a corpus killed before its
+    synthetic.json): the workbook, the manifest, temporary files and task folders of WAVs."""
+    for entry in out.iterdir():
+        if entry.name in (WORKBOOK, MANIFEST) or (entry.is_file() and entry.match(TEMP_GLOB)):
+            continue
+        if entry.name != SPLIT or not entry.is_dir():
+            return False
+        for task_dir in entry.iterdir():
+            if task_dir.name not in TASK_IDS or not task_dir.is_dir():
+                return False
+            if any(not f.is_file() or not (f.match(f"ID*_{task_dir.name}.wav") or f.match(TEMP_GLOB))
+                   for f in task_dir.iterdir()):
+                return False
+    return True
 
 
 def _prepare(out: Path) -> None:
     """Make ``out`` ready: empty, or a previous synthetic corpus whose files are removed."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder.")
+        raise UsageError(f"{one_line(out)}: exists and is not a folder.")
     if out.is_dir() and any(out.iterdir()):
-        if not (out / SYNTHETIC_JSON).is_file():
-            raise UsageError(f"{out}: folder is not empty and holds no synthetic corpus; choose an empty folder.")
-        for name in (WORKBOOK, MANIFEST, SYNTHETIC_JSON):
+        if not (out / SYNTHETIC_JSON).is_file() and not _interrupted_corpus(out):
+            raise UsageError(f"{one_line(out)}: folder is not empty and holds no synthetic corpus; choose an empty folder.")
+        (out / SYNTHETIC_JSON).unlink(missing_ok=True)  # first: until the new one is written, the corpus is incomplete
+        for name in (WORKBOOK, MANIFEST):
             (out / name).unlink(missing_ok=True)
+        for tmp in out.glob(TEMP_GLOB):
+            tmp.unlink()
         for task_id in TASK_IDS:
-            for f in (out / SPLIT / task_id).glob(f"ID*_{task_id}.wav"):
+            for f in [*(out / SPLIT / task_id).glob(f"ID*_{task_id}.wav"), *(out / SPLIT / task_id).glob(TEMP_GLOB)]:
                 f.unlink()
     for task_id in TASK_IDS:
-        (out / SPLIT / task_id).mkdir(parents=True, exist_ok=True)
+        make_dirs(out / SPLIT / task_id)
 
 
 def write_corpus(out: Path, plans: list[PatientPlan], *, seed: int, sample_rate: int, class_priors: str,
@@ -280,7 +314,8 @@ def write_corpus(out: Path, plans: list[PatientPlan], *, seed: int, sample_rate:
         **(extra or {}),
         "patients": records,
     }
-    (out / SYNTHETIC_JSON).write_text(json.dumps(_rounded(meta), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    text = json.dumps(_rounded(meta), indent=1, sort_keys=False, allow_nan=False) + "\n"
+    atomic_write(out / SYNTHETIC_JSON, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # last: the corpus is whole
     seconds = sum(r["recordings"][t]["seconds"] for r in records for t in TASK_IDS)
     return CorpusSummary(out, len(plans), counts, len(plans) * len(TASK_IDS), float(seconds),
                          time.perf_counter() - started, seed, sample_rate, [p.id for p in plans])

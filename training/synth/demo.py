@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..checkpoint import atomic_write
 from .corpus import PatientPlan, write_corpus
 
 DEMO_SEED = 2026
@@ -47,7 +48,7 @@ def write_demo(out: str | Path, *, seed: int = DEMO_SEED):
         readme.unlink()
     summary = write_corpus(out, plans, seed=seed, sample_rate=DEMO_SAMPLE_RATE, class_priors="uniform",
                            extra={"demo": True})
-    readme.write_text(README.format(ids=", ".join(p.id for p in plans), version=GENERATOR_VERSION, seed=seed,
-                                    rate=DEMO_SAMPLE_RATE,
-                                    cap=DEMO_MAX_SECONDS), encoding="utf-8")
+    text = README.format(ids=", ".join(p.id for p in plans), version=GENERATOR_VERSION, seed=seed,
+                         rate=DEMO_SAMPLE_RATE, cap=DEMO_MAX_SECONDS)
+    atomic_write(readme, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return summary

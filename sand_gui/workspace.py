@@ -1,0 +1,463 @@
+"""The workspace: everything the window shows, as a Qt-free model.
+
+One ``Workspace`` holds the open session, the patient, per task the current take (where it
+came from, its check result, its status), the loaded model's identity, and the last analysis
+with the model and FeatureSpec that produced it. Every change goes through its methods; each
+change saves ``session.json`` once (atomically, through ``Session``) and then calls the
+subscribed callbacks with a ``Change``. Views read the workspace and call it; they keep no task
+state of their own (the napari pattern: a model that knows, widgets that show).
+
+Slow work (checking a file, analysing, exporting) is handed to a *runner*:
+``runner(fn, *args, done=callback, progress=None, **kwargs)`` runs ``fn`` somewhere and calls
+``done(value, exc)`` on the thread that owns the workspace. The default runs at once, in the
+caller's thread (tests, scripts); the window passes one that runs in a Qt worker. The runner
+decides *where*; the workspace decides *what*.
+
+Nothing here imports Qt, numpy or torch at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+from .errors import SandError, UsageError, one_line
+from .session import Session, unfinished_sessions
+from .tasks import TASK_IDS, get_task
+
+log = logging.getLogger("sand_gui")
+
+RESULT_FILE = "last_result.json"
+
+
+class TaskStatus(Enum):
+    """Where a task stands; the task list colours and words follow it."""
+
+    EMPTY = "empty"  # no recording yet
+    RECORDING = "recording"  # a take is being recorded
+    CHECKING = "checking"  # loaded or recorded; the check on load is running
+    READY = "ready"  # checked and usable
+    REJECTED = "rejected"  # checked (or analysed) and not usable; ``error`` says why
+
+
+class Source(Enum):
+    """Where the current take came from (a field, never guessed from a file name)."""
+
+    RECORDED = "recorded"
+    LOADED = "loaded"
+
+
+class Change(Enum):
+    """What changed; the argument of every callback (with the task id for ``TASK``)."""
+
+    SESSION = "session"  # a session was opened, created or closed (every task changed too)
+    TASK = "task"
+    MODEL = "model"
+    ANALYSIS = "analysis"  # an analysis started, finished or failed
+    EXPORTED = "exported"
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One task's current take and what the check on load found."""
+
+    task_id: str
+    status: TaskStatus = TaskStatus.EMPTY
+    source: Source | None = None
+    file: Path | None = None
+    take: int | None = None  # 1-based position of the file among the task's takes in the session
+    seconds: float | None = None  # duration of the file
+    voiced_seconds: float | None = None  # what the voice detector kept
+    notes: tuple = ()  # warnings: ``quality.Note`` (a str with ``.code``)
+    error: str | None = None  # the one-sentence reason of a rejection
+    error_code: object = None  # ``quality.Code`` of the rejection, when the core gave one
+    spec: object = None  # the FeatureSpec the file was checked with
+
+    @property
+    def usable(self) -> bool:
+        return self.status is TaskStatus.READY
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model: enough to name it in a report and to tell two bundles apart."""
+
+    name: str
+    path: Path
+    sha256: str  # SHA-256 of the bundle file, as verified when it was loaded
+    architecture: str
+    synthetic: bool
+    spec: object  # its FeatureSpec
+
+    @classmethod
+    def of(cls, classifier) -> ModelIdentity:
+        card, bundle = classifier.card, classifier.bundle
+        return cls(card.name, Path(bundle.path), str(bundle.file_sha256), card.architecture, bool(card.synthetic), classifier.spec)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The last analysis and what produced it."""
+
+    result: object  # pipeline.AnalysisResult
+    model: ModelIdentity
+    recordings: dict = field(default_factory=dict)  # task id -> the file analysed
+
+    @property
+    def spec(self):
+        """The FeatureSpec the result was computed with (the result's own, when it carries one)."""
+        return getattr(self.result, "spec", None) or self.model.spec
+
+
+@dataclass
+class Checked:
+    """A recording that passed the checks made on load."""
+
+    seconds: float
+    voiced_seconds: float
+    notes: list = field(default_factory=list)
+
+
+# -- the work the runner runs (plain functions: any thread, no Qt) ------------------------------
+def check_recording(path: Path, spec) -> Checked:
+    """Load and trim as the analysis will (no torch); AudioError with the core's sentence."""
+    from .audio import load_recording
+    from .features import trim
+
+    rec = load_recording(path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
+    voiced = trim(rec.samples, spec=spec, name=Path(path).name)
+    return Checked(rec.seconds, voiced.length / spec.sample_rate, list(rec.warnings))
+
+
+def run_analysis(recordings: dict, classifier, *, progress=None):
+    from .pipeline import analyze
+
+    return analyze(recordings, classifier, progress=progress)
+
+
+def export_report(base: Path, result, *, session=None, spec=None) -> list[Path]:
+    """Write ``base``.pdf, .json and .csv of ``result``; the model described is the result's
+    own (``result.model``), and the PDF's spectrograms are computed with ``spec``."""
+    from . import report
+
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return [
+        report.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec),
+        report.write_json(base.with_suffix(".json"), result, session=session),
+        report.write_csv(base.with_suffix(".csv"), result, session=session),
+    ]
+
+
+def run_now(fn: Callable, *args, done: Callable, progress=None, **kwargs) -> None:
+    """The default runner: ``fn`` at once in this thread, then ``done(value, exc)``."""
+    if progress is not None:
+        kwargs["progress"] = progress
+    try:
+        value = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every failure reaches ``done``
+        done(None, exc)
+        return
+    done(value, None)
+
+
+def default_spec():
+    """The FeatureSpec used while no model (not even a card) is known."""
+    from .features import SEED_SPEC
+
+    return SEED_SPEC
+
+
+class Workspace:
+    """The state of the window, without the window. Call it from one thread only."""
+
+    def __init__(self, *, data_dir: Path, runner: Callable = run_now, before_import: Callable[[], object] = lambda: None):
+        """``runner``: where slow work runs (see the module's docstring). ``before_import`` is
+        called before the workspace itself imports a numpy-based module (the default
+        FeatureSpec), so that a window can first let its one background importer finish."""
+        self.data_dir = Path(data_dir)
+        self.runner = runner
+        self.before_import = before_import
+        self.session: Session | None = None
+        self.tasks: dict[str, TaskState] = {t: TaskState(t) for t in TASK_IDS}
+        self.classifier = None  # sand_gui.model.Classifier, once loaded
+        self.model: ModelIdentity | None = None
+        self.card_spec = None  # the FeatureSpec of a card read before its model loaded
+        self.analysis: Analysis | None = None
+        self.analysing = False
+        self.error: BaseException | None = None  # the failure of the last analysis or export, if it failed
+        self._callbacks: list[Callable] = []
+        self._tokens: dict[str, object] = {}  # task id -> the check whose answer counts
+        self._pending: list[tuple] = []  # checks queued while a session opens
+
+    # -- observers ---------------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Change, str | None], None]) -> Callable[[], None]:
+        """Call ``callback(change, task_id)`` after every change; returns the unsubscribe function."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def _emit(self, change: Change, task_id: str | None = None) -> None:
+        for cb in list(self._callbacks):
+            cb(change, task_id)
+
+    def task(self, task_id: str) -> TaskState:
+        return self.tasks[get_task(task_id).id]
+
+    @property
+    def spec(self):
+        """The FeatureSpec files are checked and shown with: the model's, its card's, else the default."""
+        if self.model is not None:
+            return self.model.spec
+        if self.card_spec is not None:
+            return self.card_spec
+        self.before_import()
+        return default_spec()
+
+    def recordings(self) -> dict[str, Path]:
+        """Task id -> the file each task uses now (rejected ones too: the result says why)."""
+        return {t: s.file for t, s in self.tasks.items() if s.file is not None and s.status is not TaskStatus.RECORDING}
+
+    # -- session -------------------------------------------------------------------------------------
+    def new_session(self, patient_id: str, *, age=None, sex=None, date: str | None = None) -> Session:
+        """Start a session for one patient (UsageError on a bad ID); the previous one is closed."""
+        session = Session.create(self.data_dir, patient_id, age=age, sex=sex, date=date or None)
+        self._replace_session(session)
+        self._emit(Change.SESSION)
+        return session
+
+    def reopen(self, folder: Path) -> Session:
+        """Reopen a session folder (one sentence when it cannot be read); its takes are checked again."""
+        session = Session.load(Path(folder))
+        self._replace_session(session)
+        for t in TASK_IDS:
+            path = session.current(t)
+            if path is not None:
+                self._check(t, Path(path), source_of(session, t, Path(path)), take=len(session.takes.get(t, [])), announce=False)
+        self._emit(Change.SESSION)
+        self._run_pending()
+        return session
+
+    def unfinished(self) -> list[Path]:
+        """Session folders a killed application left unfinished, newest first."""
+        return unfinished_sessions(self.data_dir)
+
+    def close(self) -> None:
+        """Leave the session: it counts as finished once it has a result (one save then)."""
+        if self.session is not None and self.analysis is not None and not self.session.finished:
+            self.session.finish()
+
+    def _replace_session(self, session: Session) -> None:
+        self.close()
+        self.session = session
+        self.tasks = {t: TaskState(t) for t in TASK_IDS}
+        self._tokens.clear()
+        self._pending = []
+        self.analysis = None
+
+    def _need_session(self) -> Session:
+        if self.session is None:
+            raise UsageError("No session is open: start one (Session > New session) first.")
+        return self.session
+
+    # -- takes ---------------------------------------------------------------------------------------
+    def load(self, task_id: str, path: Path) -> TaskState:
+        """Use a file for a task (the session records it, once); checked by the runner."""
+        session = self._need_session()
+        tid = get_task(task_id).id
+        session.set_loaded(tid, Path(path))
+        current = session.current(tid) or Path(path)  # the session may keep its own copy
+        return self._check(tid, Path(current), Source.LOADED, take=len(session.takes.get(tid, [])))
+
+    def begin_recording(self, task_id: str) -> Path:
+        """The file a new take of ``task_id`` is written to; the task shows as recording."""
+        session = self._need_session()
+        tid = get_task(task_id).id
+        path = session.next_take_path(tid)
+        self._tokens.pop(tid, None)
+        self.tasks[tid] = TaskState(tid, TaskStatus.RECORDING, Source.RECORDED, None)
+        self._emit(Change.TASK, tid)
+        return path
+
+    def recorded(self, task_id: str, path: Path) -> TaskState:
+        """A take was written to ``path``: the session records it (once) and it is checked."""
+        session = self._need_session()
+        tid = get_task(task_id).id
+        session.add_take(tid, Path(path))
+        return self._check(tid, Path(path), Source.RECORDED, take=len(session.takes.get(tid, [])))
+
+    def recording_discarded(self, task_id: str) -> TaskState:
+        """Nothing was recorded: the task goes back to its previous take, if any (nothing saved)."""
+        tid = get_task(task_id).id
+        prev = self.session.current(tid) if self.session is not None else None
+        if prev is None:
+            self.tasks[tid] = TaskState(tid)
+            self._emit(Change.TASK, tid)
+            return self.tasks[tid]
+        return self._check(tid, Path(prev), source_of(self.session, tid, Path(prev)), take=len(self.session.takes.get(tid, [])))
+
+    def _check(self, tid: str, path: Path, source: Source, *, take: int | None, announce: bool = True) -> TaskState:
+        spec = self.spec
+        token = object()
+        self._tokens[tid] = token
+        self.tasks[tid] = TaskState(tid, TaskStatus.CHECKING, source, path, take, spec=spec)
+        if announce:
+            self._emit(Change.TASK, tid)
+        job = (check_recording, path, spec, lambda value, exc: self._checked(tid, token, value, exc))
+        if announce:
+            self._start_check(job)
+        else:
+            self._pending.append(job)
+        return self.tasks[tid]
+
+    def _start_check(self, job) -> None:
+        fn, path, spec, done = job
+        self.runner(fn, path, spec, done=done)
+
+    def _run_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for job in pending:
+            self._start_check(job)
+
+    def _checked(self, tid: str, token, value: Checked | None, exc: BaseException | None) -> None:
+        if self._tokens.get(tid) is not token:  # a newer file (or a new session) replaced it
+            return
+        del self._tokens[tid]
+        state = self.tasks[tid]
+        if exc is not None:
+            reason = str(exc) if isinstance(exc, SandError) else (
+                f"{one_line(state.file.name)}: unexpected error while checking ({exc.__class__.__name__}: {one_line(exc)}).")
+            if not isinstance(exc, SandError):
+                log.error("check of %s failed", state.file, exc_info=(type(exc), exc, exc.__traceback__))
+            self.tasks[tid] = replace(state, status=TaskStatus.REJECTED, error=reason, error_code=getattr(exc, "code", None))
+            if self.session is not None and self.session.current(tid) == state.file:
+                self.session.reject(tid, reason)  # the one save of this change
+        else:
+            self.tasks[tid] = replace(state, status=TaskStatus.READY, seconds=value.seconds,
+                                      voiced_seconds=value.voiced_seconds, notes=tuple(value.notes))
+            if self.session is not None and tid in self.session.rejected and self.session.current(tid) == state.file:
+                del self.session.rejected[tid]  # usable with this model after all
+                self.session.save()
+        self._emit(Change.TASK, tid)
+
+    # -- model ---------------------------------------------------------------------------------------
+    def set_card(self, card) -> None:
+        """A model's card is known (its weights are still loading): files are checked with its spec."""
+        self.card_spec = card.spec
+        self._emit(Change.MODEL)
+
+    def set_model(self, classifier) -> ModelIdentity:
+        """Use ``classifier`` from now on. Takes checked with another FeatureSpec are checked again,
+        so what the task list says holds for this model. The last analysis keeps its own model."""
+        self.classifier = classifier
+        self.model = ModelIdentity.of(classifier)
+        self.card_spec = classifier.spec
+        self._emit(Change.MODEL)
+        for tid, state in list(self.tasks.items()):
+            if state.file is None or state.spec in (None, self.model.spec):
+                continue
+            if state.status in (TaskStatus.READY, TaskStatus.REJECTED):
+                self._check(tid, state.file, state.source or Source.LOADED, take=state.take)
+        return self.model
+
+    @property
+    def analysis_is_current(self) -> bool:
+        """True when the last analysis was made by the model now loaded."""
+        return self.analysis is not None and self.model is not None and self.analysis.model.sha256 == self.model.sha256
+
+    # -- analysis ------------------------------------------------------------------------------------
+    def analyse(self, *, progress=None, done: Callable | None = None) -> bool:
+        """Analyse the current takes with the loaded model (in the runner); False when there is
+        nothing to analyse yet. ``done(analysis, exc)`` is called after the workspace has taken
+        the result (or the failure)."""
+        if self.classifier is None:
+            raise UsageError("No model is loaded; choose a model bundle in Settings.")
+        if self.analysing:
+            return False
+        recordings = self.recordings()
+        if not recordings:
+            return False
+        model = self.model
+        self.analysing = True
+        self._emit(Change.ANALYSIS)
+        self.runner(run_analysis, recordings, self.classifier, progress=progress,
+                    done=lambda value, exc: self._analysed(model, recordings, value, exc, done))
+        return True
+
+    def _analysed(self, model: ModelIdentity, recordings: dict, result, exc, done) -> None:
+        self.analysing = False
+        self.error = exc
+        if exc is not None and done is None:
+            log.error("analysis failed: %s", exc)
+        if exc is None:
+            self.analysis = Analysis(result, model, dict(recordings))
+            self._reject_from(result)
+            self._keep_result(result)
+        self._emit(Change.ANALYSIS)
+        if done is not None:
+            done(self.analysis if exc is None else None, exc)
+
+    def _reject_from(self, result) -> None:
+        """The analysis may meet a problem the check on load did not: those tasks become rejected
+        (the session saved once for all of them)."""
+        changed = []
+        for t in result.tasks:
+            state = self.tasks.get(t.task)
+            if t.error and state is not None and state.status is not TaskStatus.REJECTED and str(state.file) == t.file:
+                self.tasks[t.task] = replace(state, status=TaskStatus.REJECTED, error=t.error)
+                if self.session is not None:
+                    self.session.rejected[t.task] = t.error
+                changed.append(t.task)
+        if changed and self.session is not None:
+            self.session.save()
+        for tid in changed:
+            self._emit(Change.TASK, tid)
+
+    def _keep_result(self, result) -> None:
+        """The last result beside the recordings (nothing lost when the window closes)."""
+        if self.session is None:
+            return
+        try:
+            from .report import write_json
+
+            write_json(Path(self.session.folder) / RESULT_FILE, result, session=self.session)
+        except Exception as exc:  # noqa: BLE001 - never lose the result on screen over this
+            log.warning("could not save the result in the session folder: %s", exc)
+
+    # -- export --------------------------------------------------------------------------------------
+    def export(self, base: Path, *, done: Callable | None = None) -> None:
+        """Write the report of the last analysis: it describes the model that made the result and
+        draws its spectrograms with that result's FeatureSpec, whatever model is loaded now."""
+        if self.analysis is None:
+            raise UsageError("Analyse first; then the report can be exported.")
+        analysis = self.analysis
+        self.runner(export_report, Path(base), analysis.result, session=self.session, spec=analysis.spec,
+                    done=lambda value, exc: self._exported(value, exc, done))
+
+    def _exported(self, paths, exc, done) -> None:
+        self.error = exc
+        if exc is not None and done is None:
+            log.error("export failed: %s", exc)
+        if exc is None:
+            if self.session is not None and not self.session.finished:
+                self.session.finish()
+            self._emit(Change.EXPORTED)
+        if done is not None:
+            done(paths, exc)
+
+
+def source_of(session: Session, task_id: str, path: Path) -> Source:
+    """Where a reopened session's take came from, as ``session.json`` records it
+    (``Session.origin``). Sessions written before it recorded origins: a take this
+    application recorded is one of its own ``next_take_path`` names inside the folder."""
+    origin = getattr(session, "origin", None)
+    if callable(origin):
+        value = origin(Path(path))
+        if value in (Source.RECORDED.value, Source.LOADED.value):
+            return Source(value)
+    inside = Path(path).parent.resolve() == Path(session.folder).resolve()
+    stem = Path(path).stem
+    own = stem.startswith(f"{session.patient_id}_{task_id}_take") and stem.rsplit("_take", 1)[1].isdigit()
+    return Source.RECORDED if inside and own else Source.LOADED
