@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test run bench clean
+.PHONY: test lint run bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,7 +11,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[test,measures]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# ruff (lint + format) and import-linter (the core never imports Qt or training; no upward imports).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+test: lint
 	@bash .ci/system-deps --if-root
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 

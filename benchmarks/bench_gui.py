@@ -43,7 +43,9 @@ def report_and_exit():
     os._exit(0)
 """
 
-BARE_CHILD = CHILD_COMMON + r"""
+BARE_CHILD = (
+    CHILD_COMMON
+    + r"""
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 app = QApplication(sys.argv[:1])
 w = QMainWindow()
@@ -53,8 +55,11 @@ keep = on_first_paint(w, report_and_exit)
 w.show()
 app.exec()
 """
+)
 
-SAND_CHILD = CHILD_COMMON + r"""
+SAND_CHILD = (
+    CHILD_COMMON
+    + r"""
 from PySide6.QtCore import QSettings
 from sand_gui.ui.app import create_app
 app = create_app(sys.argv[:1])
@@ -73,11 +78,14 @@ else:
 w.show()
 app.exec()
 """
+)
 
 
 def child_seconds(code: str, args: list[str], *, env: dict, marker: str) -> tuple[float, str]:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     for line in out.stdout.splitlines():
         if line.startswith(marker):
             parts = line.split(" ", 2)
@@ -102,9 +110,14 @@ def bench_launch(runs: int, env: dict, ini: Path) -> dict:
     bare = [child_seconds(BARE_CHILD, [], env=env, marker="PAINTED")[0] for _ in range(runs)]
     sand = [child_seconds(SAND_CHILD, [str(ini), "paint"], env=env, marker="PAINTED")[0] for _ in range(runs)]
     ready = [child_seconds(SAND_CHILD, [str(ini), "ready"], env=env, marker="READY") for _ in range(max(1, runs // 2))]
-    return {"bare": statistics.median(bare), "sand": statistics.median(sand),
-            "ready": statistics.median(r[0] for r in ready), "ready_text": ready[-1][1],
-            "bare_all": bare, "sand_all": sand}
+    return {
+        "bare": statistics.median(bare),
+        "sand": statistics.median(sand),
+        "ready": statistics.median(r[0] for r in ready),
+        "ready_text": ready[-1][1],
+        "bare_all": bare,
+        "sand_all": sand,
+    }
 
 
 def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
@@ -126,12 +139,18 @@ def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
     folder.mkdir()
     files = []
     for i, t in enumerate(TASK_IDS):  # 5 s of voice each (plus 0.3 s lead and tail)
-        x = vowel(5.0, sr=sr, seed=i, lead=0.3) if get_task(t).family == "phonation" else ddk(5.0, sr=sr, seed=i, lead=0.3)
+        x = (
+            vowel(5.0, sr=sr, seed=i, lead=0.3)
+            if get_task(t).family == "phonation"
+            else ddk(5.0, sr=sr, seed=i, lead=0.3)
+        )
         files.append(folder / f"B001_{t}.wav")
         sf.write(files[-1], x, sr, subtype="PCM_16")
 
     app = QApplication.instance() or QApplication([])
-    session_dialog.NewSessionDialog.ask = classmethod(lambda cls, parent, patient_id="", **kw: session_dialog.SessionInfo("B001"))
+    session_dialog.NewSessionDialog.ask = classmethod(
+        lambda cls, parent, patient_id="", **kw: session_dialog.SessionInfo("B001")
+    )
     messages.MessageBox.show = classmethod(lambda cls, parent, text, **kw: print("message:", text))
     settings = Settings(QSettings(str(tmp / "analysis.ini"), QSettings.Format.IniFormat))
     settings.data_dir, settings.device, settings.bundle_path = tmp / "data", "cpu", bundle
@@ -165,9 +184,14 @@ def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
         core.append(time.perf_counter() - t0)
     result = w.workspace.analysis.result
     w.close()
-    return {"gui": statistics.median(gui[1:]), "core": statistics.median(core[1:]),
-            "device": result.device, "summary": result.verdict.summary if result.verdict else result.quality_message,
-            "model": result.model["name"], "arch": result.model["architecture"]}
+    return {
+        "gui": statistics.median(gui[1:]),
+        "core": statistics.median(core[1:]),
+        "device": result.device,
+        "summary": result.verdict.summary if result.verdict else result.quality_message,
+        "model": result.model["name"],
+        "arch": result.model["architecture"],
+    }
 
 
 def main() -> int:
@@ -182,16 +206,24 @@ def main() -> int:
         bundle, which = bundle_path(tmp)
         ini = tmp / "launch.ini"
         ini.write_text(f"[General]\nbundle_path={bundle}\ndevice=cpu\ndata_dir={tmp / 'data'}\n")
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
-              f"Qt platform {args.platform}; model: {which}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
+            f"Qt platform {args.platform}; model: {which}"
+        )
         launch = bench_launch(args.runs, env, ini)
         print(f"launch -> first paint, bare PySide6 window : {1000 * launch['bare']:7.0f} ms (median of {args.runs})")
-        print(f"launch -> first paint, SAND main window    : {1000 * launch['sand']:7.0f} ms "
-              f"({launch['sand'] / launch['bare']:.2f}x the bare window; goal <= 2x)")
-        print(f"launch -> model ready (background load)    : {1000 * launch['ready']:7.0f} ms  [{launch['ready_text']}]")
+        print(
+            f"launch -> first paint, SAND main window    : {1000 * launch['sand']:7.0f} ms "
+            f"({launch['sand'] / launch['bare']:.2f}x the bare window; goal <= 2x)"
+        )
+        print(
+            f"launch -> model ready (background load)    : {1000 * launch['ready']:7.0f} ms  [{launch['ready_text']}]"
+        )
         a = bench_analysis(bundle, tmp, max(1, args.runs // 2 + 1))
-        print(f"Analyse -> result shown, 8 x 5 s, {a['device']}, {a['model']} ({a['arch']}): "
-              f"{1000 * a['gui']:.0f} ms (pipeline.analyze alone: {1000 * a['core']:.0f} ms); {a['summary']}")
+        print(
+            f"Analyse -> result shown, 8 x 5 s, {a['device']}, {a['model']} ({a['arch']}): "
+            f"{1000 * a['gui']:.0f} ms (pipeline.analyze alone: {1000 * a['core']:.0f} ms); {a['summary']}"
+        )
     return 0
 
 

@@ -63,11 +63,16 @@ def bench_speed(root: Path, meta: dict, *, repeats: int) -> dict:
     ddk_ms = [t.elapsed_ms for t in res.tasks if t.task.startswith("rhythm")]
     audio_s = sum(t.get("phonation_seconds").value for t in res.tasks if t.task.startswith("phonation"))
     return {
-        "patient": p["id"], "model": default_bundle_path().name, "device": clf.device.name,
+        "patient": p["id"],
+        "model": default_bundle_path().name,
+        "device": clf.device.name,
         "vowel_seconds_measured": round(audio_s, 2),
         "torch_threads": torch.get_num_threads(),
-        "analyze_s": round(t_net, 3), "measures_s": round(t_meas, 3), "measures_2_processes_s": round(t_proc, 3),
-        "analyze_cpu_s": round(c_net, 3), "measures_cpu_s": round(c_meas, 3),
+        "analyze_s": round(t_net, 3),
+        "measures_s": round(t_meas, 3),
+        "measures_2_processes_s": round(t_proc, 3),
+        "analyze_cpu_s": round(c_net, 3),
+        "measures_cpu_s": round(c_meas, 3),
         "ratio_measures_vs_analyze": round(t_meas / t_net, 1),
         "ratio_measures_vs_analyze_cpu": round(c_meas / c_net, 1),
         "ratio_2_processes_vs_analyze": round(t_proc / t_net, 1),
@@ -80,8 +85,9 @@ def bench_agreement(root: Path, meta: dict, *, spec) -> dict:
     count_err, rate_err, f0_err = [], [], []
     for p in meta["patients"]:
         for task_id, truth in p["recordings"].items():
-            res = measure_recording(root / "training" / task_id / f"{p['id']}_{task_id}.wav", task_id=task_id,
-                                    spec=spec, sex=p["sex"])
+            res = measure_recording(
+                root / "training" / task_id / f"{p['id']}_{task_id}.wav", task_id=task_id, spec=spec, sex=p["sex"]
+            )
             if task_id.startswith("rhythm"):
                 count_err.append(res.get("syllable_count").value - truth["syllables"])
                 rate = res.get("ddk_rate").value
@@ -91,12 +97,17 @@ def bench_agreement(root: Path, meta: dict, *, spec) -> dict:
                 f0_err.append(100 * abs(f0 - truth["f0_hz"]) / truth["f0_hz"] if f0 else 100.0)
     c, r, f = np.array(count_err), np.array(rate_err), np.array(f0_err)
     return {
-        "ddk_trains": len(c), "count_exact_share": round(float((c == 0).mean()), 3),
-        "count_within_1_share": round(float((np.abs(c) <= 1).mean()), 3), "count_worst_error": int(c[np.argmax(np.abs(c))]),
-        "rate_error_pct_median": round(float(np.median(r)), 2), "rate_error_pct_p90": round(float(np.quantile(r, 0.9)), 2),
+        "ddk_trains": len(c),
+        "count_exact_share": round(float((c == 0).mean()), 3),
+        "count_within_1_share": round(float((np.abs(c) <= 1).mean()), 3),
+        "count_worst_error": int(c[np.argmax(np.abs(c))]),
+        "rate_error_pct_median": round(float(np.median(r)), 2),
+        "rate_error_pct_p90": round(float(np.quantile(r, 0.9)), 2),
         "rate_error_pct_worst": round(float(r.max()), 2),
-        "vowels": len(f), "f0_error_pct_median": round(float(np.median(f)), 2),
-        "f0_error_pct_p90": round(float(np.quantile(f, 0.9)), 2), "f0_error_pct_worst": round(float(f.max()), 2),
+        "vowels": len(f),
+        "f0_error_pct_median": round(float(np.median(f)), 2),
+        "f0_error_pct_p90": round(float(np.quantile(f, 0.9)), 2),
+        "f0_error_pct_worst": round(float(f.max()), 2),
     }
 
 
@@ -116,8 +127,10 @@ def main(argv=None) -> int:
         from sand_gui.bundle import read_card
 
         spec = read_card(default_bundle_path()).spec
-        out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-               "corpus": {"patients": args.patients, "seed": args.seed, "class_priors": args.class_priors}}
+        out = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+            "corpus": {"patients": args.patients, "seed": args.seed, "class_priors": args.class_priors},
+        }
         if not args.skip_speed:
             out["speed"] = bench_speed(root, meta, repeats=args.repeats)
         if not args.skip_agreement:

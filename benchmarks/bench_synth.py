@@ -27,13 +27,20 @@ from training.synth import generate_corpus  # noqa: E402
 def speed(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        summary = generate_corpus(Path(tmp) / "corpus", patients=args.patients, seed=args.seed,
-                                  sample_rate=args.sample_rate, workers=args.workers)
+        summary = generate_corpus(
+            Path(tmp) / "corpus",
+            patients=args.patients,
+            seed=args.seed,
+            sample_rate=args.sample_rate,
+            workers=args.workers,
+        )
         seconds = time.perf_counter() - started
-    print(f"{summary.patients} patients x 8 tasks ({summary.files} files, {summary.audio_seconds / 3600:.2f} h of audio "
-          f"at {args.sample_rate} Hz) in {seconds:.1f} s with {args.workers} worker(s): "
-          f"{summary.patients / seconds:.1f} patients/s, {summary.audio_seconds / seconds:.0f}x real time "
-          f"[{platform.machine()}, Python {platform.python_version()}]")
+    print(
+        f"{summary.patients} patients x 8 tasks ({summary.files} files, {summary.audio_seconds / 3600:.2f} h of audio "
+        f"at {args.sample_rate} Hz) in {seconds:.1f} s with {args.workers} worker(s): "
+        f"{summary.patients / seconds:.1f} patients/s, {summary.audio_seconds / seconds:.0f}x real time "
+        f"[{platform.machine()}, Python {platform.python_version()}]"
+    )
 
 
 def measure(args) -> None:
@@ -63,8 +70,17 @@ def measure(args) -> None:
                     jit = call(pp, "Get jitter (local)", 0, 0, 0.0001, 0.02, 1.3)
                     shim = call([snd, pp], "Get shimmer (local)", 0, 0, 0.0001, 0.02, 1.3, 1.6)
                     rows.setdefault(p["class"], []).append(
-                        [abs(np.median(f0[f0 > 0]) / fact["f0_hz"] - 1), float(hnr[hnr > -200].mean()), fact["hnr_db"],
-                         100 * jit, 100 * fact["jitter"], 100 * shim, 100 * fact["shimmer"], np.nan])
+                        [
+                            abs(np.median(f0[f0 > 0]) / fact["f0_hz"] - 1),
+                            float(hnr[hnr > -200].mean()),
+                            fact["hnr_db"],
+                            100 * jit,
+                            100 * fact["jitter"],
+                            100 * shim,
+                            100 * fact["shimmer"],
+                            np.nan,
+                        ]
+                    )
                 else:
                     y = sosfiltfilt(butter(4, (150.0, 1200.0), btype="bandpass", fs=sr, output="sos"), x)
                     frame, hop = int(0.02 * sr), int(0.005 * sr)
@@ -73,14 +89,18 @@ def measure(args) -> None:
                     peaks, _ = find_peaks(db, prominence=6.0, distance=16, height=db.max() - 25)
                     rate = (len(peaks) - 1) / ((peaks[-1] - peaks[0]) * hop / sr)
                     rows.setdefault(p["class"], []).append([np.nan] * 7 + [abs(rate / fact["rate_target"] - 1)])
-    print(f"{args.measure} patients (uniform priors, seed {args.seed}); medians per class, Praat measure / generator target")
+    print(
+        f"{args.measure} patients (uniform priors, seed {args.seed}); medians per class, Praat measure / generator target"
+    )
     print("class | F0 error | HNR dB | jitter % | shimmer % | DDK rate error")
     for c in sorted(rows):
         m = np.nanmedian(np.array(rows[c], dtype=float), axis=0)
         worst_f0 = np.nanmax(np.array(rows[c], dtype=float)[:, 0])
         worst_rate = np.nanmax(np.array(rows[c], dtype=float)[:, 7])
-        print(f"{c} | {100 * m[0]:.1f} % (worst {100 * worst_f0:.0f} %) | {m[1]:.1f} / {m[2]:.1f} | {m[3]:.2f} / {m[4]:.2f} "
-              f"| {m[5]:.1f} / {m[6]:.1f} | {100 * m[7]:.1f} % (worst {100 * worst_rate:.0f} %)")
+        print(
+            f"{c} | {100 * m[0]:.1f} % (worst {100 * worst_f0:.0f} %) | {m[1]:.1f} / {m[2]:.1f} | {m[3]:.2f} / {m[4]:.2f} "
+            f"| {m[5]:.1f} / {m[6]:.1f} | {100 * m[7]:.1f} % (worst {100 * worst_rate:.0f} %)"
+        )
 
 
 def main() -> None:

@@ -59,28 +59,35 @@ def fit_loop(cfg, *, device: str, amp_dtype, steps: int, warmup: int) -> float:
     import torch
 
     from training.data import Item, OversampledSampler, RecordingRef, class_counts
-    from training.losses import class_weights, make_loss
     from training.loop import CLASSES, Step, epoch_batches, make_network, train_one_epoch
+    from training.losses import class_weights, make_loss
 
     spec = cfg.spec
     g = torch.Generator().manual_seed(0)
     n_items = (warmup + steps) * cfg.batch_size
     labels = torch.randint(1, 6, (n_items,), generator=g).tolist()
-    items = [Item(RecordingRef(f"ID{i:03d}", "phonationA", Path("-"), y),
-                  torch.randn(3, spec.n_mels, int(torch.randint(spec.n_frames, 3 * spec.n_frames, (1,), generator=g))))
-             for i, y in enumerate(labels)]
+    items = [
+        Item(
+            RecordingRef(f"ID{i:03d}", "phonationA", Path("-"), y),
+            torch.randn(3, spec.n_mels, int(torch.randint(spec.n_frames, 3 * spec.n_frames, (1,), generator=g))),
+        )
+        for i, y in enumerate(labels)
+    ]
     sampler = OversampledSampler(labels, {}, seed=0)
     net = make_network(cfg).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weight = class_weights(cfg, raw_counts=class_counts(labels), sampled_counts=class_counts(labels), class_numbers=CLASSES)
+    weight = class_weights(
+        cfg, raw_counts=class_counts(labels), sampled_counts=class_counts(labels), class_numbers=CLASSES
+    )
     step = Step(net, opt, make_loss(cfg, weight), device, amp_dtype)
 
     order = list(sampler)
     train_one_epoch(step, epoch_batches(items, order[: warmup * cfg.batch_size], cfg, generator=g), total=warmup)
     _sync(device)
     t0 = time.perf_counter()
-    _, seen = train_one_epoch(step, epoch_batches(items, order[warmup * cfg.batch_size :], cfg, generator=g),
-                              total=steps)
+    _, seen = train_one_epoch(
+        step, epoch_batches(items, order[warmup * cfg.batch_size :], cfg, generator=g), total=steps
+    )
     _sync(device)
     return seen / (time.perf_counter() - t0)
 
@@ -112,15 +119,25 @@ def main(argv=None) -> int:
     for _ in range(a.repeats):
         bare.append(bare_loop(cfg, device=device, amp_dtype=amp_dtype, steps=a.steps, warmup=a.warmup))
         fit.append(fit_loop(cfg, device=device, amp_dtype=amp_dtype, steps=a.steps, warmup=a.warmup))
-    res = {"device": choice.name, "architecture": cfg.architecture, "batch": cfg.batch_size,
-           "input": [3, cfg.spec.n_mels, cfg.spec.n_frames], "amp": amp_dtype is not None, "steps": a.steps,
-           "torch_threads": torch.get_num_threads(), "bare_samples_per_s": max(bare), "fit_samples_per_s": max(fit),
-           "ratio": max(fit) / max(bare)}
+    res = {
+        "device": choice.name,
+        "architecture": cfg.architecture,
+        "batch": cfg.batch_size,
+        "input": [3, cfg.spec.n_mels, cfg.spec.n_frames],
+        "amp": amp_dtype is not None,
+        "steps": a.steps,
+        "torch_threads": torch.get_num_threads(),
+        "bare_samples_per_s": max(bare),
+        "fit_samples_per_s": max(fit),
+        "ratio": max(fit) / max(bare),
+    }
     if a.json:
         print(json.dumps(res, indent=1))
     else:
-        print(f"{res['architecture']} batch {res['batch']} input {res['input']} on {res['device']}"
-              f"{' (amp ' + cfg.amp_dtype + ')' if res['amp'] else ''}, {a.steps} steps, best of {a.repeats}:")
+        print(
+            f"{res['architecture']} batch {res['batch']} input {res['input']} on {res['device']}"
+            f"{' (amp ' + cfg.amp_dtype + ')' if res['amp'] else ''}, {a.steps} steps, best of {a.repeats}:"
+        )
         print(f"  bare timm loop   {res['bare_samples_per_s']:9.1f} samples/s")
         print(f"  fit loop         {res['fit_samples_per_s']:9.1f} samples/s")
         print(f"  ratio            {res['ratio']:9.3f}  (goal >= 0.9)")

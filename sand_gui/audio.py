@@ -208,14 +208,16 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int, int, list[str]]:
     declared = _declared_wav_frames(path)
     if got < limit or (declared is not None and declared > frames):
         announced = max(frames, declared or 0)
-        warnings.append(Note(
-            f"incomplete file: the header announces {announced / rate:.2f} s but only {got / rate:.2f} s could be read",
-            code=Code.INCOMPLETE,
-        ))
+        warnings.append(
+            Note(
+                f"incomplete file: the header announces {announced / rate:.2f} s but only {got / rate:.2f} s could be read",
+                code=Code.INCOMPLETE,
+            )
+        )
     elif frames > limit:
-        warnings.append(Note(
-            f"{frames / rate:.0f} s long; only the first {MAX_SECONDS:.0f} s are used", code=Code.TRUNCATED
-        ))
+        warnings.append(
+            Note(f"{frames / rate:.0f} s long; only the first {MAX_SECONDS:.0f} s are used", code=Code.TRUNCATED)
+        )
     return mono[:got], rate, channels, warnings
 
 
@@ -251,7 +253,9 @@ def check_signal(x: np.ndarray, *, name: str) -> tuple[np.ndarray, list[str]]:
         )
     if peak > FULL_SCALE:
         x = require_finite(x / peak, name=name, step="after scaling")
-        warnings.append(Note(f"float samples reach {peak:.3g}, beyond full scale; scaled to a peak of 1", code=Code.SCALED))
+        warnings.append(
+            Note(f"float samples reach {peak:.3g}, beyond full scale; scaled to a peak of 1", code=Code.SCALED)
+        )
     else:
         x = x.copy()
         clipped = float(np.mean(np.abs(x) >= CLIP_LEVEL))
@@ -291,9 +295,7 @@ def lowpass(x: np.ndarray, *, sample_rate: int, cutoff_hz: float) -> np.ndarray:
     return y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
 
 
-def load_recording(
-    path: str | Path, *, sample_rate: int, bandlimit_hz: float | None = None
-) -> Recording:
+def load_recording(path: str | Path, *, sample_rate: int, bandlimit_hz: float | None = None) -> Recording:
     """Load ``path`` as mono float32 at ``sample_rate``, band-limited to ``bandlimit_hz``.
 
     Band-limiting makes a 48 kHz bedside microphone look like the data the model was
@@ -305,7 +307,9 @@ def load_recording(
     mono, rate, channels, warnings = read_audio(path)
     x, notes = check_signal(mono, name=name)
     warnings += notes
-    x = require_finite(resample(x.astype(np.float32), orig_sr=rate, target_sr=sample_rate), name=name, step="after resampling")
+    x = require_finite(
+        resample(x.astype(np.float32), orig_sr=rate, target_sr=sample_rate), name=name, step="after resampling"
+    )
     if bandlimit_hz is not None and bandlimit_hz < min(rate, sample_rate) / 2:
         x = lowpass(x, sample_rate=sample_rate, cutoff_hz=bandlimit_hz)
         require_finite(x, name=name, step="after band-limiting")

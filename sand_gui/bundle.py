@@ -93,12 +93,20 @@ class ModelCard:
 
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name,
-            "architecture": self.architecture, "arch_kwargs": self.arch_kwargs,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "architecture": self.architecture,
+            "arch_kwargs": self.arch_kwargs,
             "classes": [{"number": n, "label": l} for n, l in zip(self.class_numbers, self.class_labels)],
-            "tasks": self.tasks, "feature_spec": self.spec.to_dict(),
-            "training_data": self.training_data, "metrics": self.metrics, "created": self.created,
-            "software": self.software, "notes": self.notes, "weights_sha256": self.weights_sha256,
+            "tasks": self.tasks,
+            "feature_spec": self.spec.to_dict(),
+            "training_data": self.training_data,
+            "metrics": self.metrics,
+            "created": self.created,
+            "software": self.software,
+            "notes": self.notes,
+            "weights_sha256": self.weights_sha256,
             "bundle_sha256": self.bundle_sha256,
         }
 
@@ -116,16 +124,27 @@ class ModelCard:
             spec = FeatureSpec.from_dict(d["feature_spec"])
             need = analysis_bytes(d["architecture"], d["arch_kwargs"], spec)
             if need > MAX_ANALYSIS_BYTES:
-                raise BundleError(f"one analysis with this network and feature spec would need about {need / GIB:.1f} GiB; "
-                                  f"the limit is {MAX_ANALYSIS_BYTES / GIB:.0f} GiB.")
+                raise BundleError(
+                    f"one analysis with this network and feature spec would need about {need / GIB:.1f} GiB; "
+                    f"the limit is {MAX_ANALYSIS_BYTES / GIB:.0f} GiB."
+                )
         except BundleError as exc:
             raise BundleError(f"{source}: {exc}") from None
         return cls(
-            name=d["name"], architecture=d["architecture"], spec=spec, arch_kwargs=dict(d["arch_kwargs"]),
-            class_numbers=[c["number"] for c in d["classes"]], class_labels=[c["label"] for c in d["classes"]],
-            tasks=list(d["tasks"]), training_data=dict(d["training_data"]), metrics=dict(d["metrics"]),
-            created=d["created"], software=dict(d["software"]), notes=d["notes"],
-            weights_sha256=d["weights_sha256"], bundle_sha256=d["bundle_sha256"],
+            name=d["name"],
+            architecture=d["architecture"],
+            spec=spec,
+            arch_kwargs=dict(d["arch_kwargs"]),
+            class_numbers=[c["number"] for c in d["classes"]],
+            class_labels=[c["label"] for c in d["classes"]],
+            tasks=list(d["tasks"]),
+            training_data=dict(d["training_data"]),
+            metrics=dict(d["metrics"]),
+            created=d["created"],
+            software=dict(d["software"]),
+            notes=d["notes"],
+            weights_sha256=d["weights_sha256"],
+            bundle_sha256=d["bundle_sha256"],
         )
 
 
@@ -134,15 +153,22 @@ def _check_format(d: object, *, source: str, versions: tuple[int, ...] = (FORMAT
         raise BundleError(f"{source}: not a sand_gui model bundle (no model card).")
     version = d.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise BundleError(f"{source}: the model card's format version {one_line(repr(version), limit=40)} is not a known version.")
+        raise BundleError(
+            f"{source}: the model card's format version {one_line(repr(version), limit=40)} is not a known version."
+        )
     if version > FORMAT_VERSION:
-        raise BundleError(f"{source}: bundle format version {version} is newer than this application supports ({FORMAT_VERSION}).")
+        raise BundleError(
+            f"{source}: bundle format version {version} is newer than this application supports ({FORMAT_VERSION})."
+        )
     if version not in versions:
-        raise BundleError(f"{source}: bundle format {version} does not protect its model card against edits; "
-                          f"re-save a trusted copy with `python -m sand_gui.bundle upgrade {source}`.")
+        raise BundleError(
+            f"{source}: bundle format {version} does not protect its model card against edits; "
+            f"re-save a trusted copy with `python -m sand_gui.bundle upgrade {source}`."
+        )
 
 
 # ---------------------------------------------------------------- the safetensors header
+
 
 class _Refusal(ValueError):
     """A strict-JSON rule broken (raised inside the parser's hooks)."""
@@ -177,7 +203,9 @@ def strict_json(raw: bytes | str, *, what: str, source: str):
 
 
 def _kind(value: object) -> str:
-    return {dict: "a mapping", list: "a list", str: "a text", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+    return {dict: "a mapping", list: "a list", str: "a text", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
 
 
 def _is_count(value: object, high: int) -> bool:
@@ -203,14 +231,23 @@ def _check_table(header: object, *, payload_len: int, source: str) -> int:
             raise BundleError(f"{what} is not described by exactly a dtype, a shape and data offsets.")
         dtype, shape, offsets = e["dtype"], e["shape"], e["data_offsets"]
         if not isinstance(dtype, str) or dtype not in DTYPES:
-            raise BundleError(f"{what} has dtype {one_line(repr(dtype), limit=20)}; only {', '.join(DTYPES)} are allowed.")
+            raise BundleError(
+                f"{what} has dtype {one_line(repr(dtype), limit=20)}; only {', '.join(DTYPES)} are allowed."
+            )
         if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_is_count(s, MAX_FILE) for s in shape):
             raise BundleError(f"{what} has an invalid shape {one_line(repr(shape), limit=60)}.")
-        if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o, MAX_FILE) for o in offsets) or offsets[0] > offsets[1]:
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_count(o, MAX_FILE) for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
             raise BundleError(f"{what} has invalid data offsets {one_line(repr(offsets), limit=60)}.")
         count = math.prod(shape)
         if offsets[1] - offsets[0] != count * DTYPES[dtype]:
-            raise BundleError(f"{what} spans {offsets[1] - offsets[0]} bytes but its shape {shape} needs {count * DTYPES[dtype]}.")
+            raise BundleError(
+                f"{what} spans {offsets[1] - offsets[0]} bytes but its shape {shape} needs {count * DTYPES[dtype]}."
+            )
         spans.append((offsets[0], offsets[1]))
         total += count
     end = max((e for _, e in spans), default=0)
@@ -219,10 +256,14 @@ def _check_table(header: object, *, payload_len: int, source: str) -> int:
     at = 0
     for begin, stop in sorted(spans):
         if begin != at:
-            raise BundleError(f"{source}: tensor data {'overlap' if begin < at else 'leave a gap'} at weight byte {min(begin, at)}; the file is damaged.")
+            raise BundleError(
+                f"{source}: tensor data {'overlap' if begin < at else 'leave a gap'} at weight byte {min(begin, at)}; the file is damaged."
+            )
         at = stop
     if at != payload_len:
-        raise BundleError(f"{source}: file holds {payload_len - at} bytes beyond its tensors; the file was altered or damaged.")
+        raise BundleError(
+            f"{source}: file holds {payload_len - at} bytes beyond its tensors; the file was altered or damaged."
+        )
     return total
 
 
@@ -236,7 +277,9 @@ def _card_text(header: dict, *, source: str) -> str:
         raise BundleError(f"{source}: not a sand_gui model bundle (no model card).")
     extra = [k for k in meta if k != CARD_KEY]
     if extra:
-        raise BundleError(f"{source}: header metadata holds {one_line(repr(extra[0]), limit=40)} besides the model card; the file was altered.")
+        raise BundleError(
+            f"{source}: header metadata holds {one_line(repr(extra[0]), limit=40)} besides the model card; the file was altered."
+        )
     text = meta[CARD_KEY]
     if not isinstance(text, str):
         raise BundleError(f"{source}: the model card is {_kind(text)}, not JSON text.")
@@ -255,13 +298,17 @@ class _Parsed:
 def _read_head(fh, *, size: int, source: str) -> _Parsed:
     """Framing, tensor table and card JSON of an open bundle of ``size`` bytes."""
     if size > MAX_FILE:
-        raise BundleError(f"{source}: file is {size / 2**20:.0f} MiB; a bundle holds at most {MAX_FILE / 2**20:.0f} MiB.")
+        raise BundleError(
+            f"{source}: file is {size / 2**20:.0f} MiB; a bundle holds at most {MAX_FILE / 2**20:.0f} MiB."
+        )
     first = fh.read(8)
     if len(first) < 8:
         raise BundleError(f"{source}: file is truncated (only {len(first)} bytes).")
     (n,) = struct.unpack("<Q", first)
     if n > MAX_HEADER:
-        raise BundleError(f"{source}: not a safetensors bundle (its header would be {n} bytes; at most {MAX_HEADER} are allowed).")
+        raise BundleError(
+            f"{source}: not a safetensors bundle (its header would be {n} bytes; at most {MAX_HEADER} are allowed)."
+        )
     if 8 + n > size:
         raise BundleError(f"{source}: file is truncated or not a safetensors bundle.")
     raw = fh.read(n)
@@ -279,11 +326,13 @@ def _digest(head: bytes, chunks, *, claimed: str, source: str) -> str:
     token = claimed.encode("ascii")
     at = head.find(token, 8)
     if at < 0 or head.find(token, at + 1) >= 0:
-        raise BundleError(f"{source}: the card's checksum cannot be located in the header; the file was altered or damaged.")
+        raise BundleError(
+            f"{source}: the card's checksum cannot be located in the header; the file was altered or damaged."
+        )
     h = hashlib.sha256()
     h.update(head[:at])
     h.update(UNSEALED.encode("ascii"))
-    h.update(head[at + len(token):])
+    h.update(head[at + len(token) :])
     for chunk in chunks:
         h.update(chunk)
     return h.hexdigest()
@@ -305,7 +354,9 @@ def _verify_seal(parsed: _Parsed, chunks, *, source: str) -> None:
             yield chunk
 
     if _digest(parsed.head, both(), claimed=claimed, source=source) != claimed:
-        raise BundleError(f"{source}: the file does not match its card's checksum; the model card or the weights were altered or damaged.")
+        raise BundleError(
+            f"{source}: the file does not match its card's checksum; the model card or the weights were altered or damaged."
+        )
     if payload.hexdigest() != weights:
         raise BundleError(f"{source}: weights do not match the card's checksum; the file was altered or damaged.")
 
@@ -313,8 +364,10 @@ def _verify_seal(parsed: _Parsed, chunks, *, source: str) -> None:
 def _check_elements(card: ModelCard, elements: int, *, source: str) -> None:
     want = param_count(card.architecture, card.arch_kwargs, num_classes=len(card.class_numbers))
     if elements != want:
-        raise BundleError(f"{source}: weights do not fit architecture {card.architecture} "
-                          f"({elements} values stored, {want} parameters expected).")
+        raise BundleError(
+            f"{source}: weights do not fit architecture {card.architecture} "
+            f"({elements} values stored, {want} parameters expected)."
+        )
 
 
 def _chunks(fh):
@@ -335,7 +388,9 @@ def _open(path: Path, source: str):
             raise BundleError(f"{source}: model bundle not found.")
         fh = open(path, "rb")  # noqa: SIM115 - the callers close it
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise BundleError(f"{source}: model bundle cannot be opened ({one_line(getattr(exc, 'strerror', None) or exc, limit=80)}).") from None
+        raise BundleError(
+            f"{source}: model bundle cannot be opened ({one_line(getattr(exc, 'strerror', None) or exc, limit=80)})."
+        ) from None
     return fh, os.fstat(fh.fileno()).st_size
 
 
@@ -351,7 +406,9 @@ def read_card(path: str | Path) -> ModelCard:
             _check_format(parsed.card, source=source)
             _verify_seal(parsed, _chunks(fh), source=source)
     except OSError as exc:
-        raise BundleError(f"{source}: model bundle cannot be read ({one_line(exc.strerror or exc, limit=80)}).") from None
+        raise BundleError(
+            f"{source}: model bundle cannot be read ({one_line(exc.strerror or exc, limit=80)})."
+        ) from None
     card = ModelCard._checked(parsed.card, source=source)
     _check_elements(card, parsed.elements, source=source)
     return card
@@ -384,9 +441,14 @@ def load_bundle(path: str | Path) -> Bundle:
         with fh:
             data = fh.read(MAX_FILE + 1)
     except OSError as exc:
-        raise BundleError(f"{source}: model bundle cannot be read ({one_line(exc.strerror or exc, limit=80)}).") from None
+        raise BundleError(
+            f"{source}: model bundle cannot be read ({one_line(exc.strerror or exc, limit=80)})."
+        ) from None
     n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else -1
-    if not 0 <= n <= min(MAX_HEADER, len(data) - 8) or _digest(data[: 8 + n], [data[8 + n :]], claimed=card.bundle_sha256, source=source) != card.bundle_sha256:
+    if (
+        not 0 <= n <= min(MAX_HEADER, len(data) - 8)
+        or _digest(data[: 8 + n], [data[8 + n :]], claimed=card.bundle_sha256, source=source) != card.bundle_sha256
+    ):
         raise BundleError(f"{source}: the file changed while it was being read; load it again.")
     try:
         tensors = st_load(data)
@@ -501,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{_name(out)}: saved as bundle format {FORMAT_VERSION}.")
         elif len(args) == 2 and args[0] == "check":
             card = read_card(args[1])
-            print(f"{_name(Path(args[1]))}: bundle format {FORMAT_VERSION}, sealed, model {card.name!r} ({card.architecture}).")
+            print(
+                f"{_name(Path(args[1]))}: bundle format {FORMAT_VERSION}, sealed, model {card.name!r} ({card.architecture})."
+            )
         else:
             print("usage: python -m sand_gui.bundle upgrade OLD [NEW] | check FILE", file=sys.stderr)
             return 2

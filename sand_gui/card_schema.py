@@ -35,8 +35,14 @@ MAX_NUM_CLASSES = 22_000  # build_network outputs (ImageNet-22k heads for initia
 
 # FeatureSpec fields: (low, high), inclusive.
 SPEC_INTS = {
-    "sample_rate": (4000, 96000), "n_fft": (64, 16384), "hop_length": (16, 16384), "n_mels": (8, 512),
-    "delta_width": (3, 63), "n_frames": (8, 1024), "vad_frame_length": (16, 16384), "vad_hop_length": (16, 16384),
+    "sample_rate": (4000, 96000),
+    "n_fft": (64, 16384),
+    "hop_length": (16, 16384),
+    "n_mels": (8, 512),
+    "delta_width": (3, 63),
+    "n_frames": (8, 1024),
+    "vad_frame_length": (16, 16384),
+    "vad_hop_length": (16, 16384),
 }
 SPEC_FLOATS = {"top_db": (1.0, 200.0), "vad_top_db": (1.0, 200.0), "min_voiced_seconds": (0.05, 60.0)}
 BAND_HZ = (0.0, 48000.0)  # band edges
@@ -67,12 +73,35 @@ DIM_RANGE = (8, 2048)  # channels per stage
 KERNEL_RANGE = (3, 15)  # odd depthwise kernel sizes
 # arch_kwargs keys that may reach timm.create_model; anything else (pretrained, checkpoint_path,
 # pretrained_cfg*, features_only, in_chans, num_classes, ...) is refused.
-ARCH_KWARGS = ("depths", "dims", "kernel_sizes", "drop_rate", "drop_path_rate", "ls_init_value",
-               "head_init_scale", "conv_mlp", "use_grn")
+ARCH_KWARGS = (
+    "depths",
+    "dims",
+    "kernel_sizes",
+    "drop_rate",
+    "drop_path_rate",
+    "ls_init_value",
+    "head_init_scale",
+    "conv_mlp",
+    "use_grn",
+)
 
-CARD_FIELDS = ("format", "format_version", "name", "architecture", "arch_kwargs", "classes", "tasks",
-               "feature_spec", "training_data", "metrics", "created", "software", "notes",
-               "weights_sha256", "bundle_sha256")
+CARD_FIELDS = (
+    "format",
+    "format_version",
+    "name",
+    "architecture",
+    "arch_kwargs",
+    "classes",
+    "tasks",
+    "feature_spec",
+    "training_data",
+    "metrics",
+    "created",
+    "software",
+    "notes",
+    "weights_sha256",
+    "bundle_sha256",
+)
 MAX_NAME = 200  # characters of the model's name
 MAX_LABEL = 80  # characters of a class label
 MAX_NOTES = 10_000
@@ -119,10 +148,13 @@ def _float_problem(what: str, value: object, low: float, high: float) -> str | N
 
 # ---------------------------------------------------------------- the FeatureSpec
 
+
 def spec_problems(spec) -> list[str]:
     """What is wrong with a FeatureSpec's values (types, ranges, consistency, memory); [] if nothing."""
     problems = [p for name, (lo, hi) in SPEC_INTS.items() if (p := _int_problem(name, getattr(spec, name), lo, hi))]
-    problems += [p for name, (lo, hi) in SPEC_FLOATS.items() if (p := _float_problem(name, getattr(spec, name), lo, hi))]
+    problems += [
+        p for name, (lo, hi) in SPEC_FLOATS.items() if (p := _float_problem(name, getattr(spec, name), lo, hi))
+    ]
     for name in ("phonation_band", "rhythm_band"):
         band = getattr(spec, name)
         if not isinstance(band, (list, tuple)) or len(band) != 2 or not all(is_number(v) for v in band):
@@ -149,7 +181,9 @@ def spec_problems(spec) -> list[str]:
         if lo >= min(hi, nyquist):
             problems.append(f"{name.replace('_band', '')} band {lo:g}-{min(hi, nyquist):g} Hz is empty")
     if not problems and (need := feature_bytes(spec)) > MAX_ANALYSIS_BYTES:
-        problems.append(f"one analysis would need about {need / GIB:.1f} GiB for features; the limit is {MAX_ANALYSIS_BYTES / GIB:.0f} GiB")
+        problems.append(
+            f"one analysis would need about {need / GIB:.1f} GiB for features; the limit is {MAX_ANALYSIS_BYTES / GIB:.0f} GiB"
+        )
     return problems
 
 
@@ -174,6 +208,7 @@ def feature_bytes(spec) -> int:
 
 
 # ---------------------------------------------------------------- the architecture
+
 
 def _stage_ints(name: str, value: object, low: int, high: int) -> str | None:
     if not isinstance(value, (list, tuple)) or len(value) != 4:
@@ -217,7 +252,9 @@ def check_architecture(architecture: object, arch_kwargs: object, *, num_classes
     """BundleError unless ``architecture`` is an allowed ConvNeXt, its arguments are allowed
     keys with bounded values and the network has at most ``MAX_PARAMS`` parameters."""
     if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
-        raise BundleError(f"architecture {_show(architecture)} is not allowed; use a ConvNeXt: {', '.join(ARCHITECTURES)}.")
+        raise BundleError(
+            f"architecture {_show(architecture)} is not allowed; use a ConvNeXt: {', '.join(ARCHITECTURES)}."
+        )
     if not isinstance(arch_kwargs, dict):
         raise BundleError(f"arch_kwargs must be a mapping (got {_show(arch_kwargs)}).")
     unknown = [k for k in arch_kwargs if k not in ARCH_KWARGS]
@@ -230,7 +267,9 @@ def check_architecture(architecture: object, arch_kwargs: object, *, num_classes
         raise BundleError(f"the network's {_show(num_classes)} outputs are outside 1-{MAX_NUM_CLASSES}.")
     count = param_count(architecture, arch_kwargs, num_classes=num_classes)
     if count > MAX_PARAMS:
-        raise BundleError(f"architecture {architecture} with these arch_kwargs has {count:,} parameters; the limit is {MAX_PARAMS:,}.")
+        raise BundleError(
+            f"architecture {architecture} with these arch_kwargs has {count:,} parameters; the limit is {MAX_PARAMS:,}."
+        )
 
 
 def _widths(architecture: str, arch_kwargs: dict) -> tuple[list[int], list[int]]:
@@ -261,7 +300,9 @@ def forward_bytes(architecture: str, arch_kwargs: dict, spec) -> int:
     """Peak activation bytes of one batch of ``MAX_BATCH`` windows: the widest stage's block
     (its 4x MLP expansion plus input and output), an upper estimate."""
     _, dims = _widths(architecture, arch_kwargs)
-    widest = max(6 * d * math.ceil(spec.n_mels / 4 / 2**i) * math.ceil(spec.n_frames / 4 / 2**i) for i, d in enumerate(dims))
+    widest = max(
+        6 * d * math.ceil(spec.n_mels / 4 / 2**i) * math.ceil(spec.n_frames / 4 / 2**i) for i, d in enumerate(dims)
+    )
     return 4 * MAX_BATCH * (widest + 3 * spec.n_mels * spec.n_frames)
 
 
@@ -271,6 +312,7 @@ def analysis_bytes(architecture: str, arch_kwargs: dict, spec) -> int:
 
 
 # ---------------------------------------------------------------- the rest of the card
+
 
 def check_text(value: object, what: str, *, limit: int, one_line_only: bool = True, empty: bool = True) -> None:
     """BundleError unless ``value`` is a string of at most ``limit`` characters (printable,
@@ -334,7 +376,9 @@ def check_classes(classes: object) -> None:
         if not isinstance(entry, dict) or set(entry) != {"number", "label"}:
             raise BundleError(f"class entry {_show(entry)} must hold exactly a number and a label.")
         if not is_int(entry["number"]) or entry["number"] != number:
-            raise BundleError(f"classes must be numbered {', '.join(map(str, CLASS_NUMBERS))} in order (got {_show(entry['number'])} at place {number}).")
+            raise BundleError(
+                f"classes must be numbered {', '.join(map(str, CLASS_NUMBERS))} in order (got {_show(entry['number'])} at place {number})."
+            )
         check_text(entry["label"], f"class {number}'s label", limit=MAX_LABEL, empty=False)
 
 
@@ -368,7 +412,9 @@ def check_card_fields(d: dict) -> None:
     check_tasks(d["tasks"])
     _check_mapping(d["training_data"], "training_data")
     if "synthetic" in d["training_data"] and not isinstance(d["training_data"]["synthetic"], bool):
-        raise BundleError(f"training_data synthetic must be true or false (got {_show(d['training_data']['synthetic'])}).")
+        raise BundleError(
+            f"training_data synthetic must be true or false (got {_show(d['training_data']['synthetic'])})."
+        )
     _check_mapping(d["metrics"], "metrics")
     _check_mapping(d["software"], "software")
     for key, version in d["software"].items():

@@ -37,8 +37,16 @@ class SeverityClass:
 
 
 CLASSES: tuple[SeverityClass, ...] = (
-    SeverityClass(1, "Severe dysarthria", (1, 0), "ALSFRS-R speech 1: speech combined with non-vocal communication (0, loss of useful speech, would belong here too).", "Severe"),
-    SeverityClass(2, "Moderate dysarthria", (2,), "ALSFRS-R speech 2: intelligible with repeating.", "Moderately-severe"),
+    SeverityClass(
+        1,
+        "Severe dysarthria",
+        (1, 0),
+        "ALSFRS-R speech 1: speech combined with non-vocal communication (0, loss of useful speech, would belong here too).",
+        "Severe",
+    ),
+    SeverityClass(
+        2, "Moderate dysarthria", (2,), "ALSFRS-R speech 2: intelligible with repeating.", "Moderately-severe"
+    ),
     SeverityClass(3, "Mild dysarthria", (3,), "ALSFRS-R speech 3: detectable speech disturbance.", "Moderate"),
     SeverityClass(4, "ALS without dysarthria", (4,), "ALSFRS-R speech 4: normal speech processes.", "Mild-moderate"),
     SeverityClass(5, "Healthy control", (), "No ALS (healthy control; not rated on the ALSFRS-R).", "Mild"),

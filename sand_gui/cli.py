@@ -28,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors are one line (not usage + error), exit status 2."""
 
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message, limit=MESSAGE_LIMIT)} (see {self.prog} --help)\n")
+        self.exit(
+            EXIT_USAGE, f"{self.prog}: error: {one_line(message, limit=MESSAGE_LIMIT)} (see {self.prog} --help)\n"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,14 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     a = sub.add_parser("analyze", help="assess one patient from audio files")
     a.add_argument("path", help="an audio file, a patient folder, or a SAND-layout root (with --id)")
-    a.add_argument("--id", dest="patient_id",
-                   help="patient ID inside a SAND-layout root, e.g. ID042 or 42 (taken literally, never a pattern)")
+    a.add_argument(
+        "--id",
+        dest="patient_id",
+        help="patient ID inside a SAND-layout root, e.g. ID042 or 42 (taken literally, never a pattern)",
+    )
     a.add_argument("--task", choices=TASK_IDS, help="task of a single file whose name does not say it")
     a.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
     a.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     a.add_argument("--json", action="store_true", help="print the JSON result (schema in docs/cli.md)")
-    a.add_argument("--report", metavar="BASE",
-                   help="also write the reports BASE.pdf, BASE.json, BASE.csv (per task) and BASE_patient.csv")
+    a.add_argument(
+        "--report",
+        metavar="BASE",
+        help="also write the reports BASE.pdf, BASE.json, BASE.csv (per task) and BASE_patient.csv",
+    )
     c = sub.add_parser("card", help="print a model bundle's card")
     c.add_argument("bundle", nargs="?", help="model bundle; default: the bundled model")
     sub.add_parser("gui", help="open the application window (the default)")
@@ -70,8 +78,10 @@ def literal_patient_id(text: str) -> str:
     try:
         return validate_patient_id(normalise_id(text))
     except UsageError:
-        raise UsageError(f"--id '{one_line(text, limit=60)}' is not a patient ID: use letters, digits, '_' or '-' "
-                         "(e.g. ID042 or 42); it is read literally, never as a pattern.") from None
+        raise UsageError(
+            f"--id '{one_line(text, limit=60)}' is not a patient ID: use letters, digits, '_' or '-' "
+            "(e.g. ID042 or 42); it is read literally, never as a pattern."
+        ) from None
 
 
 def format_table(result) -> str:
@@ -84,7 +94,9 @@ def format_table(result) -> str:
         if t is None:
             lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  missing")
         elif t["error"]:
-            lines.append(f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {one_line(t['error'], limit=MESSAGE_LIMIT)}")
+            lines.append(
+                f"{task_id:<11} {'-':>5} {'-':>5} {'-':>8}  REJECTED: {one_line(t['error'], limit=MESSAGE_LIMIT)}"
+            )
         else:
             conf = max(t["probabilities"].values())
             notes = one_line("; ".join(t["warnings"]), limit=MESSAGE_LIMIT)
@@ -94,13 +106,21 @@ def format_table(result) -> str:
         lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
     else:
         lines.append(d["quality_message"])
-        lines.append(f"Vote of the usable tasks (not a verdict): class {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
+        lines.append(
+            f"Vote of the usable tasks (not a verdict): class {d['final_class']} - {d['final_label']}   ({d['vote_summary']})"
+        )
     model = d["model"]
-    lines.append(one_line(f"Model: {model['name']} ({model['architecture']}), trained on: {model['training_data']}",
-                          limit=MESSAGE_LIMIT))
+    lines.append(
+        one_line(
+            f"Model: {model['name']} ({model['architecture']}), trained on: {model['training_data']}",
+            limit=MESSAGE_LIMIT,
+        )
+    )
     if model["synthetic"]:
         lines.append("NOTE: this model was trained on SYNTHETIC speech; a demonstration, not a clinical instrument.")
-    lines.append(f"Device: {d['device']}{' - ' + d['device_note'] if d['device_note'] else ''}   {d['elapsed_ms']:.0f} ms")
+    lines.append(
+        f"Device: {d['device']}{' - ' + d['device_note'] if d['device_note'] else ''}   {d['elapsed_ms']:.0f} ms"
+    )
     return "\n".join(lines)
 
 
@@ -140,8 +160,10 @@ def run_card(args) -> int:
     try:
         text = json.dumps(read_card(path).to_dict(), indent=2, allow_nan=False)
     except ValueError:
-        raise BundleError(f"{one_line(path.name)}: the model card holds a number that is not finite "
-                          "(NaN or infinity); it cannot be shown as strict JSON.") from None
+        raise BundleError(
+            f"{one_line(path.name)}: the model card holds a number that is not finite "
+            "(NaN or infinity); it cannot be shown as strict JSON."
+        ) from None
     _emit(text)
     return 0
 
@@ -152,8 +174,10 @@ def run_gui() -> int:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     )
     if headless:
-        raise UsageError("no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a desktop, "
-                         "or use `sand-gui analyze` on the command line.")
+        raise UsageError(
+            "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a desktop, "
+            "or use `sand-gui analyze` on the command line."
+        )
     from .ui.app import main as gui_main
 
     return gui_main()

@@ -99,6 +99,7 @@ def latest_take(files) -> Path:
 
 # --- tables ------------------------------------------------------------------------------
 
+
 def _where(source: str, row: int, pid: str | None = None) -> str:
     return f"{source}, row {row}" + (f" ({one_line(pid, limit=40)})" if pid else "")
 
@@ -121,8 +122,10 @@ def _cell_id(value, *, where: str) -> tuple[str, str]:
         return f"ID{value:03d}", str(value)
     text = value.strip()
     if not _ID_TEXT.fullmatch(text):
-        raise DatasetError(f"{where}: ID '{one_line(text, limit=40)}' is not a patient ID "
-                           "(letters, digits, '_', '.', '-' or spaces; at most 64).")
+        raise DatasetError(
+            f"{where}: ID '{one_line(text, limit=40)}' is not a patient ID "
+            "(letters, digits, '_', '.', '-' or spaces; at most 64)."
+        )
     return normalise_id(text), text
 
 
@@ -185,7 +188,7 @@ def _parse(rows: list[tuple], *, source: str, labelled: bool) -> list[tuple[Pati
         raise DatasetError(f"{source}, row {start + 1}: no Class column; a labelled table needs ID and Class.")
     out: list[tuple[Patient, dict]] = []
     first_row: dict[str, int] = {}
-    for i, values in enumerate(rows[start + 1:], start=start + 2):
+    for i, values in enumerate(rows[start + 1 :], start=start + 2):
         if all(_blank(v) for v in values):
             continue
         cell = {name: (values[j] if j < len(values) else None) for name, j in cols.items()}
@@ -194,8 +197,9 @@ def _parse(rows: list[tuple], *, source: str, labelled: bool) -> list[tuple[Pati
         pid, written = _cell_id(cell["ID"], where=_where(source, i))
         where = _where(source, i, pid)
         if id_key(pid) in first_row:
-            raise DatasetError(f"{where}: repeats the patient of row {first_row[id_key(pid)]}; "
-                               "each patient must appear once.")
+            raise DatasetError(
+                f"{where}: repeats the patient of row {first_row[id_key(pid)]}; each patient must appear once."
+            )
         first_row[id_key(pid)] = i
         label = None if _blank(cell.get("Class")) else _cell_class(cell["Class"], where=where)
         if labelled and label is None:
@@ -252,14 +256,17 @@ def _sheet_rows(workbook: Path, sheet: str, *, only_sheet_ok: bool) -> tuple[str
         for i, (formulas, values) in enumerate(zip(rows, cached), start=1):
             for f, v in zip(formulas, values):
                 if isinstance(f, str) and f.startswith("=") and v is None:
-                    raise DatasetError(f"{where}, row {i}: a cell holds the formula {one_line(f, limit=40)} with no "
-                                       "stored result; type the value or save the workbook in a spreadsheet program.")
+                    raise DatasetError(
+                        f"{where}, row {i}: a cell holds the formula {one_line(f, limit=40)} with no "
+                        "stored result; type the value or save the workbook in a spreadsheet program."
+                    )
         rows = cached
     return sheet, rows
 
 
-def read_sheet(workbook: str | Path, sheet: str, *, labelled: bool | None = None,
-               only_sheet_ok: bool = False) -> list[Patient]:
+def read_sheet(
+    workbook: str | Path, sheet: str, *, labelled: bool | None = None, only_sheet_ok: bool = False
+) -> list[Patient]:
     """Patients of one sheet of a SAND workbook; DatasetError naming the workbook, sheet and row.
 
     ``labelled`` (default: every sheet but the test sheet) requires a class on every row;
@@ -276,8 +283,9 @@ def read_sheet(workbook: str | Path, sheet: str, *, labelled: bool | None = None
     except DatasetError:
         raise
     except Exception as exc:  # noqa: BLE001  (openpyxl, zipfile and the XML parser raise many kinds)
-        raise DatasetError(f"{one_line(workbook.name)}: not a readable Excel workbook "
-                           f"({exc.__class__.__name__}).") from None
+        raise DatasetError(
+            f"{one_line(workbook.name)}: not a readable Excel workbook ({exc.__class__.__name__})."
+        ) from None
     source = f"{one_line(workbook.name)}, sheet '{one_line(name)}'"
     if not rows:
         raise DatasetError(f"{source}: the sheet is empty.")
@@ -315,6 +323,7 @@ def read_manifest_rows(path: str | Path, *, labelled: bool = False) -> list[tupl
 
 # --- the layout --------------------------------------------------------------------------
 
+
 def _listdir(folder: Path) -> list[Path]:
     """Entries of a folder, hidden ones (``.``, macOS ``._`` and ``__MACOSX``) left out."""
     try:
@@ -339,8 +348,9 @@ def _has_tasks(folder: Path) -> bool:
 def _holds_release(folder: Path) -> bool:
     """Whether ``folder`` holds SAND content itself (not only wraps it)."""
     tables = (WORKBOOK, TEST_WORKBOOK, MANIFEST)
-    return (any((folder / t).is_file() or (folder / s / t).is_file() for t in tables for s in SPLITS)
-            or any(_has_tasks(folder / s) for s in SPLITS))
+    return any((folder / t).is_file() or (folder / s / t).is_file() for t in tables for s in SPLITS) or any(
+        _has_tasks(folder / s) for s in SPLITS
+    )
 
 
 def find_root(path: str | Path) -> Path:
@@ -417,7 +427,9 @@ class SandLayout:
             wb = self.test_workbook()
             if wb is None:
                 where = one_line(self.test_root or self.root)
-                raise DatasetError(f"{TEST_WORKBOOK}: workbook not found in {where} (pass the test set's folder as --test-data).")
+                raise DatasetError(
+                    f"{TEST_WORKBOOK}: workbook not found in {where} (pass the test set's folder as --test-data)."
+                )
             return [replace(p, split="test") for p in read_sheet(wb, sheet, only_sheet_ok=True)]
         manifest, workbook = self.manifest(), self.workbook()
         if sheet in ("labels.csv", MANIFEST) or (workbook is None and manifest is not None):
@@ -461,13 +473,16 @@ class SandLayout:
         key = id_key(patient_id)
         hits = {sp: self._files(sp)[key] for sp in ([split] if split else SPLITS) if key in self._files(sp)}
         if len(hits) > 1:
-            raise DatasetError(f"patient {one_line(normalise_id(patient_id), limit=40)} has recordings in both "
-                               f"training/ and test/ of {one_line(self.root)}; open one of those folders.")
+            raise DatasetError(
+                f"patient {one_line(normalise_id(patient_id), limit=40)} has recordings in both "
+                f"training/ and test/ of {one_line(self.root)}; open one of those folders."
+            )
         found = next(iter(hits.values()), {})
         return {t: latest_take(found[t]) for t in TASK_IDS if t in found}
 
 
 # --- what a user points at ---------------------------------------------------------------
+
 
 def _flat_files(folder: Path) -> dict[str | None, dict[str, list[Path]]]:
     """Patient key (None: no ID in the name) -> task id -> audio files directly in ``folder``."""
@@ -502,7 +517,9 @@ def collect_recordings(path: str | Path, *, patient_id: str | None = None, task:
     if path.is_file():
         t = get_task(task) if task else task_from_filename(path)
         if t is None:
-            raise DatasetError(f"{one_line(path.name)}: the file name names no task; pass --task (one of {', '.join(TASK_IDS)}).")
+            raise DatasetError(
+                f"{one_line(path.name)}: the file name names no task; pass --task (one of {', '.join(TASK_IDS)})."
+            )
         return {t.id: path}
     if not path.is_dir():
         raise DatasetError(f"{one_line(path)}: neither a file nor a folder.")
@@ -517,18 +534,25 @@ def collect_recordings(path: str | Path, *, patient_id: str | None = None, task:
             files = flat.get(id_key(wanted), {})
             found = {t: latest_take(files[t]) for t in TASK_IDS if t in files}
         if not found:
-            raise DatasetError(f"{one_line(path)}: no recordings of patient {one_line(normalise_id(wanted), limit=40)}.")
+            raise DatasetError(
+                f"{one_line(path)}: no recordings of patient {one_line(normalise_id(wanted), limit=40)}."
+            )
         return found
     ids = sorted(k for k in flat if k is not None)
     if len(ids) > 1:
         shown = [normalise_id(patient_id_from_filename(fs[0])) for k in ids for fs in list(flat[k].values())[:1]]
-        raise SeveralPatientsError(f"{one_line(path)}: holds recordings of {len(ids)} patients ({_id_list(shown)}); "
-                                   "pass --id to choose one.", ids=shown)
+        raise SeveralPatientsError(
+            f"{one_line(path)}: holds recordings of {len(ids)} patients ({_id_list(shown)}); pass --id to choose one.",
+            ids=shown,
+        )
     if not flat:
         if SandLayout.looks_like(path):
             shown = SandLayout(path).patient_ids()
-            raise SeveralPatientsError(f"{one_line(path)}: a SAND dataset root with {len(shown)} patients "
-                                       f"({_id_list(shown)}); pass --id to choose one.", ids=shown)
+            raise SeveralPatientsError(
+                f"{one_line(path)}: a SAND dataset root with {len(shown)} patients "
+                f"({_id_list(shown)}); pass --id to choose one.",
+                ids=shown,
+            )
         raise DatasetError(f"{one_line(path)}: no audio file named after a task.")
     merged: dict[str, list[Path]] = {}
     for files in flat.values():

@@ -46,9 +46,7 @@ def one_line(text: object, *, limit: int = 200) -> str:
     Use it for every file name or value quoted in a user-facing sentence.
     """
     s = str(text)
-    out = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s
-    )
+    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
@@ -65,12 +63,18 @@ def storage_error(exc: OSError, path: object = None) -> StorageError:
     import errno
 
     reasons = {
-        errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exhausted",
-        errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-        errno.EPERM: "operation not permitted", errno.ENOTDIR: "a part of the path is not a folder",
-        errno.EISDIR: "is a folder, not a file", errno.ENOENT: "no such file or folder",
-        errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
-        errno.EIO: "input/output error", errno.EPIPE: "the reader closed the pipe",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENOTDIR: "a part of the path is not a folder",
+        errno.EISDIR: "is a folder, not a file",
+        errno.ENOENT: "no such file or folder",
+        errno.EEXIST: "already exists",
+        errno.ENAMETOOLONG: "the name is too long",
+        errno.EIO: "input/output error",
+        errno.EPIPE: "the reader closed the pipe",
     }
     target = path if path is not None else (exc.filename if exc.filename is not None else "file")
     reason = reasons.get(exc.errno) or one_line(exc.strerror or exc.__class__.__name__).lower()

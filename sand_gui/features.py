@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import AudioError, BundleError
 from .quality import Code
-from .tasks import FAMILIES, PHONATION, RHYTHM, Task
+from .tasks import PHONATION, Task
 from .vad import VoicedRange, detect_voice
 from .voicing import check_voicing
 
@@ -74,7 +74,7 @@ class FeatureSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureSpec":
+    def from_dict(cls, d: dict) -> FeatureSpec:
         """Build from a card's dict; BundleError when it asks for what this code cannot do.
 
         Every field is checked for type and range (``validate``) before the spec is used.
@@ -100,7 +100,11 @@ class FeatureSpec:
         from .card_schema import spec_problems
         from .errors import one_line
 
-        problems = [] if self.normalization in NORMALIZATIONS else [f"normalization {one_line(repr(self.normalization), limit=40)} is unknown"]
+        problems = (
+            []
+            if self.normalization in NORMALIZATIONS
+            else [f"normalization {one_line(repr(self.normalization), limit=40)} is unknown"]
+        )
         problems += spec_problems(self)
         if problems:
             raise BundleError("feature spec: " + "; ".join(problems) + ".")
@@ -115,9 +119,18 @@ def _mel_transform(spec: FeatureSpec, family: str, device: str):
 
     f_min, f_max = spec.band(family)
     return torchaudio.transforms.MelSpectrogram(
-        sample_rate=spec.sample_rate, n_fft=spec.n_fft, win_length=spec.n_fft,
-        hop_length=spec.hop_length, f_min=f_min, f_max=f_max, n_mels=spec.n_mels,
-        power=2.0, center=True, pad_mode="reflect", norm=None, mel_scale="htk",
+        sample_rate=spec.sample_rate,
+        n_fft=spec.n_fft,
+        win_length=spec.n_fft,
+        hop_length=spec.hop_length,
+        f_min=f_min,
+        f_max=f_max,
+        n_mels=spec.n_mels,
+        power=2.0,
+        center=True,
+        pad_mode="reflect",
+        norm=None,
+        mel_scale="htk",
     ).to(device)
 
 
@@ -220,7 +233,9 @@ def trim(samples: np.ndarray, *, spec: FeatureSpec, name: str = "recording", fam
     return voiced
 
 
-def prepare_input(samples: np.ndarray, *, spec: FeatureSpec, task: Task, name: str = "recording", device: str = "cpu") -> PreparedInput:
+def prepare_input(
+    samples: np.ndarray, *, spec: FeatureSpec, task: Task, name: str = "recording", device: str = "cpu"
+) -> PreparedInput:
     """The one path from a waveform at ``spec.sample_rate`` [shape=(n,)] to model input.
 
     AudioError as ``trim`` raises it, and NON_FINITE if the features are not finite.

@@ -37,7 +37,12 @@ def build_network(architecture: str, *, num_classes: int, arch_kwargs: dict | No
     if not timm.is_model(architecture):
         raise BundleError(f"architecture {architecture!r} is not known to timm {timm.__version__}.")
     with torch.device("meta"):
-        count = sum(p.numel() for p in timm.create_model(architecture, pretrained=False, num_classes=num_classes, in_chans=3, **kwargs).parameters())
+        count = sum(
+            p.numel()
+            for p in timm.create_model(
+                architecture, pretrained=False, num_classes=num_classes, in_chans=3, **kwargs
+            ).parameters()
+        )
     if count > MAX_PARAMS:
         raise BundleError(f"architecture {architecture} has {count:,} parameters; the limit is {MAX_PARAMS:,}.")
     return timm.create_model(architecture, pretrained=False, num_classes=num_classes, in_chans=3, **kwargs)
@@ -87,12 +92,16 @@ class Classifier:
         self.card: ModelCard = bundle.card
         self.spec = bundle.card.spec
         self.device = resolve_device(device)
-        net = build_network(self.card.architecture, num_classes=len(self.card.class_numbers), arch_kwargs=self.card.arch_kwargs)
+        net = build_network(
+            self.card.architecture, num_classes=len(self.card.class_numbers), arch_kwargs=self.card.arch_kwargs
+        )
         try:
             net.load_state_dict(bundle.state_dict, strict=True)
         except RuntimeError as exc:
             first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
-            raise BundleError(f"{bundle.path.name}: weights do not fit architecture {self.card.architecture} ({first}).") from None
+            raise BundleError(
+                f"{bundle.path.name}: weights do not fit architecture {self.card.architecture} ({first})."
+            ) from None
         self.network = net.eval().to(self.device.device)
         self._torch = torch
         self.warm_up()
@@ -104,7 +113,7 @@ class Classifier:
         self.predict(self._torch.zeros(1, 3, s.n_mels, s.n_frames))
 
     @classmethod
-    def from_file(cls, path: str | Path, *, device: str = "auto") -> "Classifier":
+    def from_file(cls, path: str | Path, *, device: str = "auto") -> Classifier:
         return cls(load_bundle(path), device=device)
 
     def _forward(self, windows, device: str) -> np.ndarray:

@@ -115,12 +115,19 @@ class AnalysisResult:
             "schema_version": SCHEMA_VERSION,
             "tasks": [
                 {
-                    "task": t.task, "file": t.file, "class": t.predicted_class,
-                    "probabilities": {str(k): round(p, 6) for k, p in t.probabilities.items()} if t.probabilities else None,
+                    "task": t.task,
+                    "file": t.file,
+                    "class": t.predicted_class,
+                    "probabilities": {str(k): round(p, 6) for k, p in t.probabilities.items()}
+                    if t.probabilities
+                    else None,
                     "trimmed_seconds": None if t.trimmed_seconds is None else round(t.trimmed_seconds, 3),
                     "voiced_samples": None if t.voiced is None else [t.voiced.start, t.voiced.stop],
-                    "warnings": [str(w) for w in t.warnings], "warning_codes": t.warning_codes,
-                    "error": t.error, "error_code": t.error_code, "sha256": t.sha256,
+                    "warnings": [str(w) for w in t.warnings],
+                    "warning_codes": t.warning_codes,
+                    "error": t.error,
+                    "error_code": t.error_code,
+                    "sha256": t.sha256,
                 }
                 for t in self.tasks
             ],
@@ -159,8 +166,10 @@ def prepare_task(path: str | Path, *, task_id: str, spec, device: str = "cpu") -
     import torch
 
     if not bool(torch.isfinite(prepared.windows).all()):
-        raise AudioError(f"{one_line(path.name)}: its features are not finite (NaN or infinity); the recording "
-                         "cannot be used.", code=Code.NON_FINITE)
+        raise AudioError(
+            f"{one_line(path.name)}: its features are not finite (NaN or infinity); the recording cannot be used.",
+            code=Code.NON_FINITE,
+        )
     return prepared, rec.warnings
 
 
@@ -168,9 +177,11 @@ def model_info(classifier) -> dict:
     """The identity of the classifier's bundle, as a result and its reports carry it."""
     card = classifier.card
     return {
-        "name": card.name, "architecture": card.architecture,
+        "name": card.name,
+        "architecture": card.architecture,
         "training_data": card.training_data.get("description", ""),
-        "synthetic": card.synthetic, "file": classifier.bundle.path.name,
+        "synthetic": card.synthetic,
+        "file": classifier.bundle.path.name,
         "sha256": classifier.bundle.file_sha256,
     }
 
@@ -227,13 +238,16 @@ def analyze(
             res.trimmed_seconds, res.voiced = prep.voiced_seconds, prep.voiced
     verdict = majority_vote(probs_by_task, card.class_numbers) if probs_by_task else None
     return AnalysisResult(
-        tasks=results, verdict=verdict,
+        tasks=results,
+        verdict=verdict,
         final_label=None if verdict is None else card.label(verdict.final_class),
-        model=model_info(classifier), device=classifier.device.name,
+        model=model_info(classifier),
+        device=classifier.device.name,
         device_note="; ".join(n for n in (classifier.device.note, note) if n),
         elapsed_ms=1000 * (time.perf_counter() - t0),
         missing_tasks=[t for t in TASK_IDS if t not in recordings],
-        spec=spec, analysed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        spec=spec,
+        analysed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
 

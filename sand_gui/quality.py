@@ -62,7 +62,7 @@ class Note(str):
 
     code: Code
 
-    def __new__(cls, text: str, *, code: Code) -> "Note":
+    def __new__(cls, text: str, *, code: Code) -> Note:
         obj = super().__new__(cls, text)
         obj.code = Code(code)
         return obj

@@ -65,7 +65,13 @@ class InputDevice:
 def _input_devices(sd) -> list[InputDevice]:
     apis = [a["name"] for a in sd.query_hostapis()]
     return [
-        InputDevice(int(d["index"]), str(d["name"]), apis[d["hostapi"]], float(d["default_samplerate"]), int(d["max_input_channels"]))
+        InputDevice(
+            int(d["index"]),
+            str(d["name"]),
+            apis[d["hostapi"]],
+            float(d["default_samplerate"]),
+            int(d["max_input_channels"]),
+        )
         for d in sd.query_devices()
         if d["max_input_channels"] > 0
     ]
@@ -261,11 +267,17 @@ class Recorder:
         self._stream_ended = False
         self._write_error: Exception | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = sf.SoundFile(part, "x", samplerate=self._rate, channels=self.channels, subtype=SUBTYPE, format="WAV")
+        self._file = sf.SoundFile(
+            part, "x", samplerate=self._rate, channels=self.channels, subtype=SUBTYPE, format="WAV"
+        )
         try:
             stream = sd.InputStream(
-                device=device.index, samplerate=self._rate, channels=self.channels, dtype="float32",
-                callback=self._callback, finished_callback=self._finished_callback,
+                device=device.index,
+                samplerate=self._rate,
+                channels=self.channels,
+                dtype="float32",
+                callback=self._callback,
+                finished_callback=self._finished_callback,
             )
             stream.start()
         except Exception as exc:  # sounddevice.PortAudioError, ValueError for bad settings
@@ -386,7 +398,9 @@ def play(samples: np.ndarray, sample_rate: int, *, device: int | str | None = No
     try:
         sd.play(np.asarray(samples, dtype=np.float32), int(sample_rate), device=device)
     except Exception as exc:  # PortAudioError, ValueError
-        raise DeviceError(f"Playback on {'the default output' if device is None else repr(device)} failed: {exc}.") from None
+        raise DeviceError(
+            f"Playback on {'the default output' if device is None else repr(device)} failed: {exc}."
+        ) from None
 
 
 def stop_playback() -> None:

@@ -45,8 +45,7 @@ DISCLAIMER = (
     "or treatment decisions. Interpret it only with a clinical assessment."
 )
 SYNTHETIC_BANNER = (
-    "DEMONSTRATION MODEL: trained on SYNTHETIC speech, not on patients. "
-    "This result says nothing about this patient."
+    "DEMONSTRATION MODEL: trained on SYNTHETIC speech, not on patients. This result says nothing about this patient."
 )
 A4 = (8.27, 11.69)  # inches, portrait
 MONO = "DejaVu Sans Mono"
@@ -85,27 +84,33 @@ def provenance(result, session: Session | None = None, bundle_path: str | Path |
     included) with the checksum ``session.json`` recorded.
     """
     out = {
-        "application": "sand_gui", "app_version": __version__,
+        "application": "sand_gui",
+        "app_version": __version__,
         "analysed_with": getattr(result, "app_version", None),
         "analysed_at": getattr(result, "analysed_at", None),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(), "platform": platform.platform(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "bundle": _bundle(result, bundle_path),
         "feature_spec": getattr(result, "feature_spec", None),
         "device": result.device,
-        "recordings": [_file_entry(Path(t.file), analysed_sha256=getattr(t, "sha256", None), task=t.task)
-                       for t in result.tasks],
+        "recordings": [
+            _file_entry(Path(t.file), analysed_sha256=getattr(t, "sha256", None), task=t.task) for t in result.tasks
+        ],
     }
     if session is not None:
-        out["session_files"] = [_file_entry(p, analysed_sha256=session.recorded_sha256(p), origin=session.origin(p))
-                                for p in session.files()]
+        out["session_files"] = [
+            _file_entry(p, analysed_sha256=session.recorded_sha256(p), origin=session.origin(p))
+            for p in session.files()
+        ]
     return out
 
 
 def report_dict(result, *, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
     """The JSON report: ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``."""
     return {
-        "format": REPORT_FORMAT, "format_version": REPORT_VERSION,
+        "format": REPORT_FORMAT,
+        "format_version": REPORT_VERSION,
         "analysis": result.to_dict(),
         "session": None if session is None else session.to_dict(),
         "provenance": provenance(result, session, bundle_path),
@@ -183,8 +188,13 @@ def write_csv(path, result, *, session: Session | None = None, bundle_path=None,
         rows.append(
             [pid, date, task_id, status, t["file"], t.get("sha256") or "", "" if t["class"] is None else t["class"]]
             + [probs.get(str(c), "") for c in classes]
-            + ["" if t["trimmed_seconds"] is None else t["trimmed_seconds"], "; ".join(t["warnings"]),
-               "; ".join(t.get("warning_codes") or []), t["error"] or "", t.get("error_code") or ""]
+            + [
+                "" if t["trimmed_seconds"] is None else t["trimmed_seconds"],
+                "; ".join(t["warnings"]),
+                "; ".join(t.get("warning_codes") or []),
+                t["error"] or "",
+                t.get("error_code") or "",
+            ]
         )
     out = write_atomic(Path(path), _csv_text(task_csv_header(classes), rows))
     if patient_path is not False:
@@ -193,11 +203,34 @@ def write_csv(path, result, *, session: Session | None = None, bundle_path=None,
 
 
 def patient_csv_header(class_numbers) -> list[str]:
-    return (["patient_id", "date", "final_class", "final_label", "quality_ok", "quality_message", "usable_tasks",
-             "vote_of_usable_tasks", "vote_summary", "tie_broken"]
-            + [f"votes_{c}" for c in class_numbers] + [f"mean_p{c}" for c in class_numbers]
-            + ["model_name", "model_file", "model_sha256", "model_architecture", "model_synthetic", "feature_spec",
-               "device", "device_note", "analysed_at", "app_version"])
+    return (
+        [
+            "patient_id",
+            "date",
+            "final_class",
+            "final_label",
+            "quality_ok",
+            "quality_message",
+            "usable_tasks",
+            "vote_of_usable_tasks",
+            "vote_summary",
+            "tie_broken",
+        ]
+        + [f"votes_{c}" for c in class_numbers]
+        + [f"mean_p{c}" for c in class_numbers]
+        + [
+            "model_name",
+            "model_file",
+            "model_sha256",
+            "model_architecture",
+            "model_synthetic",
+            "feature_spec",
+            "device",
+            "device_note",
+            "analysed_at",
+            "app_version",
+        ]
+    )
 
 
 def write_patient_csv(path, result, *, session: Session | None = None) -> Path:
@@ -210,15 +243,34 @@ def write_patient_csv(path, result, *, session: Session | None = None) -> Path:
     classes = _class_numbers(result)
     v, m = result.verdict, result.model or {}
     ok = result.quality_ok
-    row = ([pid, date, d["final_class"] if ok else "", d["final_label"] if ok else "", str(ok).lower(),
-            d["quality_message"], result.n_valid, "" if v is None else v.final_class, "" if v is None else v.summary,
-            "" if v is None else str(v.tie_broken).lower()]
-           + ["" if v is None else v.votes.get(c, 0) for c in classes]
-           + ["" if v is None or c not in v.mean_probabilities else round(v.mean_probabilities[c], 6) for c in classes]
-           + [m.get("name", ""), m.get("file", ""), m.get("sha256", ""), m.get("architecture", ""),
-              str(bool(m.get("synthetic", True))).lower(),
-              "" if d.get("feature_spec") is None else json.dumps(d["feature_spec"], sort_keys=True, allow_nan=False),
-              result.device, result.device_note, d.get("analysed_at", ""), d.get("app_version", "")])
+    row = (
+        [
+            pid,
+            date,
+            d["final_class"] if ok else "",
+            d["final_label"] if ok else "",
+            str(ok).lower(),
+            d["quality_message"],
+            result.n_valid,
+            "" if v is None else v.final_class,
+            "" if v is None else v.summary,
+            "" if v is None else str(v.tie_broken).lower(),
+        ]
+        + ["" if v is None else v.votes.get(c, 0) for c in classes]
+        + ["" if v is None or c not in v.mean_probabilities else round(v.mean_probabilities[c], 6) for c in classes]
+        + [
+            m.get("name", ""),
+            m.get("file", ""),
+            m.get("sha256", ""),
+            m.get("architecture", ""),
+            str(bool(m.get("synthetic", True))).lower(),
+            "" if d.get("feature_spec") is None else json.dumps(d["feature_spec"], sort_keys=True, allow_nan=False),
+            result.device,
+            result.device_note,
+            d.get("analysed_at", ""),
+            d.get("app_version", ""),
+        ]
+    )
     return write_atomic(Path(path), _csv_text(patient_csv_header(classes), [row]))
 
 
@@ -256,9 +308,11 @@ def spec_summary(spec) -> str:
     if spec is None:
         return "not recorded"
     band = "none" if spec.bandlimit_hz is None else f"{spec.bandlimit_hz:g} Hz"
-    return (f"{spec.sample_rate} Hz, n_fft {spec.n_fft}, hop {spec.hop_length}, {spec.n_mels} mels, "
-            f"{spec.n_frames} frames, band limit {band}, phonation {spec.phonation_band[0]:g}-{spec.phonation_band[1]:g} Hz, "
-            f"rhythm {spec.rhythm_band[0]:g}-{spec.rhythm_band[1]:g} Hz")
+    return (
+        f"{spec.sample_rate} Hz, n_fft {spec.n_fft}, hop {spec.hop_length}, {spec.n_mels} mels, "
+        f"{spec.n_frames} frames, band limit {band}, phonation {spec.phonation_band[0]:g}-{spec.phonation_band[1]:g} Hz, "
+        f"rhythm {spec.rhythm_band[0]:g}-{spec.rhythm_band[1]:g} Hz"
+    )
 
 
 def write_reports(base, result, *, session: Session | None = None) -> list[Path]:
@@ -304,17 +358,35 @@ class _Page:
     def wrapped(self, s: str, *, size: float = 9.5, **kw) -> None:
         self.text(_fill(s, width_in=self.width, size=size), size=size, **kw)
 
-    def box(self, s: str, *, face: str, edge: str, color: str = "black", size: float = 10, weight: str = "bold") -> None:
+    def box(
+        self, s: str, *, face: str, edge: str, color: str = "black", size: float = 10, weight: str = "bold"
+    ) -> None:
         from matplotlib.patches import FancyBboxPatch
 
         text = _fill(s, width_in=self.width - 0.3, size=size, weight=weight)
         lines = text.count("\n") + 1
         height = lines * size * 1.35 / 72 + 0.16
-        self.fig.patches.append(FancyBboxPatch(
-            (self.left / A4[0], self._fy(self.y + height)), self.width / A4[0], height / A4[1],
-            boxstyle="round,pad=0.004", transform=self.fig.transFigure, facecolor=face, edgecolor=edge, linewidth=1.2,
-        ))
-        self.fig.text((self.left + 0.12) / A4[0], self._fy(self.y + 0.08), text, fontsize=size, va="top", weight=weight, color=color)
+        self.fig.patches.append(
+            FancyBboxPatch(
+                (self.left / A4[0], self._fy(self.y + height)),
+                self.width / A4[0],
+                height / A4[1],
+                boxstyle="round,pad=0.004",
+                transform=self.fig.transFigure,
+                facecolor=face,
+                edgecolor=edge,
+                linewidth=1.2,
+            )
+        )
+        self.fig.text(
+            (self.left + 0.12) / A4[0],
+            self._fy(self.y + 0.08),
+            text,
+            fontsize=size,
+            va="top",
+            weight=weight,
+            color=color,
+        )
         self.y += height + 0.15
 
     def axes(self, height: float, *, left: float = 0.0, width: float | None = None):
@@ -352,7 +424,14 @@ def _hline(fig, y, x0, x1):
 
 
 def _footer(fig, number: int, total: int) -> None:
-    fig.text(0.7 / A4[0], 0.55 / A4[1], _fill(DISCLAIMER, width_in=A4[0] - 1.4, size=7), fontsize=7, color="#444444", va="bottom")
+    fig.text(
+        0.7 / A4[0],
+        0.55 / A4[1],
+        _fill(DISCLAIMER, width_in=A4[0] - 1.4, size=7),
+        fontsize=7,
+        color="#444444",
+        va="bottom",
+    )
     fig.text(1 - 0.7 / A4[0], 0.3 / A4[1], f"page {number} of {total}", fontsize=7, color="#444444", ha="right")
 
 
@@ -369,7 +448,12 @@ def _page_summary(page: _Page, result, session: Session | None, pid: str, date: 
     if session is not None:
         info += f"     Age: {session.age if session.age is not None else '-'}     Sex: {session.sex or '-'}"
     page.text(info, size=11, weight="bold", gap=0.04)
-    page.text(f"Report generated {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC  |  sand_gui {__version__}", size=8.5, color="#444444", gap=0.15)
+    page.text(
+        f"Report generated {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC  |  sand_gui {__version__}",
+        size=8.5,
+        color="#444444",
+        gap=0.15,
+    )
     v = result.verdict
     if result.quality_ok:
         meaning = get_class(v.final_class).meaning if v.final_class in CLASS_NUMBERS else ""
@@ -406,15 +490,27 @@ def _task_table(page: _Page, result) -> None:
         if t is None:
             cells = [task_id, "-", "", "", "", "missing"]
         elif t.ok:
-            cells = [task_id, _clip(Path(t.file).name, 34), f"{t.trimmed_seconds:.2f}", str(t.predicted_class),
-                     f"{t.confidence:.2f}", "; ".join(t.warnings)]
+            cells = [
+                task_id,
+                _clip(Path(t.file).name, 34),
+                f"{t.trimmed_seconds:.2f}",
+                str(t.predicted_class),
+                f"{t.confidence:.2f}",
+                "; ".join(t.warnings),
+            ]
         else:
             cells = [task_id, _clip(Path(t.file).name, 34), "", "-", "", "REJECTED: " + (t.error or "")]
         notes = _fill(cells[-1], width_in=A4[0] - 2 * page.left - cols[-1][0] - 0.05, size=7.5).split("\n")[:3]
         for (x, _), c in zip(cols[:-1], cells[:-1]):
             page.fig.text((x0 + x) / A4[0], page._fy(page.y), c, fontsize=8, va="top")
-        page.fig.text((x0 + cols[-1][0]) / A4[0], page._fy(page.y), "\n".join(notes), fontsize=7.5, va="top",
-                      color="#b71c1c" if t is not None and not t.ok else "black")
+        page.fig.text(
+            (x0 + cols[-1][0]) / A4[0],
+            page._fy(page.y),
+            "\n".join(notes),
+            fontsize=7.5,
+            va="top",
+            color="#b71c1c" if t is not None and not t.ok else "black",
+        )
         page.y += max(1, len(notes)) * 8 * 1.3 / 72 + 0.06
 
 
@@ -422,9 +518,15 @@ def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
     from .plots import plot_spectrogram
 
     page.text("Spectrograms of the voiced part of each recording", size=13, weight="bold", gap=0.02)
-    page.text("mel power in dB, as the model sees it (x: seconds, y: Hz on a mel scale)", size=9, color="#444444", gap=0.02)
-    page.wrapped(f"Computed with the FeatureSpec of the model that made this result: {spec_summary(spec)}",
-                 size=8, color="#444444", gap=0.2)
+    page.text(
+        "mel power in dB, as the model sees it (x: seconds, y: Hz on a mel scale)", size=9, color="#444444", gap=0.02
+    )
+    page.wrapped(
+        f"Computed with the FeatureSpec of the model that made this result: {spec_summary(spec)}",
+        size=8,
+        color="#444444",
+        gap=0.2,
+    )
     rows = {t.task: t for t in result.tasks}
     h, gap = 1.75, 0.55
     top = page.y
@@ -444,12 +546,27 @@ def _page_spectrograms(page: _Page, result, spec, mels: dict) -> None:
             ax.yaxis.label.set_fontsize(7.5)
         else:
             changed = t is not None and t.ok and getattr(t, "sha256", None) and sha256_file(t.file) != t.sha256
-            why = ("missing" if t is None else ("rejected: " + (t.error or "")) if not t.ok
-                   else "the recording changed or was removed since the analysis" if changed
-                   else "spectrogram not available")
+            why = (
+                "missing"
+                if t is None
+                else ("rejected: " + (t.error or ""))
+                if not t.ok
+                else "the recording changed or was removed since the analysis"
+                if changed
+                else "spectrogram not available"
+            )
             ax.set_axis_off()
             ax.set_title(f"{task_id} ({name})", fontsize=8.5)
-            ax.text(0.5, 0.5, textwrap.fill(why, 45), ha="center", va="center", fontsize=8, color="#b71c1c", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                textwrap.fill(why, 45),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#b71c1c",
+                transform=ax.transAxes,
+            )
 
 
 def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -> None:
@@ -457,8 +574,11 @@ def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -
     page.text("Model that produced this result", size=13, weight="bold", gap=0.08)
     page.text(f"Name: {m.get('name')}   Architecture: {m.get('architecture')}", size=9.5)
     page.wrapped(f"Training data: {m.get('training_data') or 'not stated'}", size=9.5)
-    page.text("Trained on synthetic speech: " + ("YES (demonstration only)" if m.get("synthetic", True) else "no"), size=9.5,
-              color="#c62828" if m.get("synthetic", True) else "black")
+    page.text(
+        "Trained on synthetic speech: " + ("YES (demonstration only)" if m.get("synthetic", True) else "no"),
+        size=9.5,
+        color="#c62828" if m.get("synthetic", True) else "black",
+    )
     page.text(f"Bundle file: {prov['bundle']['file']}", size=9.5, gap=0.02)
     page.text(f"Bundle SHA-256: {prov['bundle']['sha256']}", size=8, family=MONO)
     page.wrapped(f"Feature spec: {spec_summary(result_spec(result))}", size=8.5)
@@ -467,13 +587,18 @@ def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -
     page.y += 0.15
     page.text("Provenance", size=13, weight="bold", gap=0.08)
     page.text(f"Application: sand_gui {prov['app_version']}   Python {prov['python']}   {prov['platform']}", size=8.5)
-    page.text(f"Analysed at (UTC): {prov.get('analysed_at') or '-'}   Report generated at (UTC): {prov['generated_at']}", size=8.5)
+    page.text(
+        f"Analysed at (UTC): {prov.get('analysed_at') or '-'}   Report generated at (UTC): {prov['generated_at']}",
+        size=8.5,
+    )
     if session is not None:
         page.text(f"Session folder: {_clip(str(session.folder), 100)}", size=8.5)
     page.y += 0.1
     page.text("SHA-256 of the analysed recordings", size=10, weight="bold", gap=0.06)
     for r in prov["recordings"]:
-        note = {"missing": "  (file no longer found)", "changed": "  (file changed since the analysis)"}.get(r["status"], "")
+        note = {"missing": "  (file no longer found)", "changed": "  (file changed since the analysis)"}.get(
+            r["status"], ""
+        )
         page.text(f"{r['task']:<11} {_clip(Path(r['file']).name, 60)}{note}", size=8, family=MONO, gap=0.0)
         page.text(f"{'':<11} {r['sha256'] or 'file not found'}", size=8, family=MONO, gap=0.05)
     others = [f for f in prov.get("session_files", []) if f["file"] not in {r["file"] for r in prov["recordings"]}]
@@ -481,7 +606,9 @@ def _page_provenance(page: _Page, result, prov: dict, session: Session | None) -
         page.y += 0.1
         page.text("Other takes in the session (not analysed)", size=10, weight="bold", gap=0.06)
         for f in others[:12]:
-            page.text(f"{_clip(Path(f['file']).name, 40):<40} {f['sha256'] or 'file not found'}", size=7, family=MONO, gap=0.0)
+            page.text(
+                f"{_clip(Path(f['file']).name, 40):<40} {f['sha256'] or 'file not found'}", size=7, family=MONO, gap=0.0
+            )
         if len(others) > 12:
             page.text(f"... and {len(others) - 12} more (listed in the JSON report)", size=7)
 
@@ -497,8 +624,9 @@ def _os_error_in(exc: BaseException) -> OSError | None:
     return None
 
 
-def write_pdf(path, result, *, session: Session | None = None, features_by_task: dict | None = None,
-              spec=None, bundle_path=None) -> Path:
+def write_pdf(
+    path, result, *, session: Session | None = None, features_by_task: dict | None = None, spec=None, bundle_path=None
+) -> Path:
     """The clinician's PDF (A4, three pages): summary with final class (or the quality message),
     vote matrix and task table; mel thumbnails; model and provenance. A red banner when the
     model was trained on synthetic speech; the research-tool disclaimer on every page.
@@ -525,13 +653,23 @@ def write_pdf(path, result, *, session: Session | None = None, features_by_task:
     pid, date = _patient(result, session)
     try:
         with rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}), atomic_path(path) as part:
-            with PdfPages(part, metadata={"Title": f"SAND assessment {pid} {date}", "Creator": f"sand_gui {__version__}",
-                                          "Subject": "Research tool, not a diagnosis"}) as pdf:
+            with PdfPages(
+                part,
+                metadata={
+                    "Title": f"SAND assessment {pid} {date}",
+                    "Creator": f"sand_gui {__version__}",
+                    "Subject": "Research tool, not a diagnosis",
+                },
+            ) as pdf:
                 total = 3
                 for number, draw in enumerate(
-                    (lambda p: _page_summary(p, result, session, pid, date),
-                     lambda p: _page_spectrograms(p, result, spec, mels),
-                     lambda p: _page_provenance(p, result, prov, session)), start=1):
+                    (
+                        lambda p: _page_summary(p, result, session, pid, date),
+                        lambda p: _page_spectrograms(p, result, spec, mels),
+                        lambda p: _page_provenance(p, result, prov, session),
+                    ),
+                    start=1,
+                ):
                     page = _Page(number, total)
                     draw(page)
                     pdf.savefig(page.fig)

@@ -197,7 +197,7 @@ class Session:
     file_info: dict[str, dict] = field(default_factory=dict)  # file name -> sha256, origin, source, added
 
     @classmethod
-    def create(cls, data_dir: Path, patient_id: str, *, age=None, sex=None, date: str | None = None) -> "Session":
+    def create(cls, data_dir: Path, patient_id: str, *, age=None, sex=None, date: str | None = None) -> Session:
         """A new session folder ``data_dir/<ID>/<date>_<n>`` (n = 1, 2, ...), saved at once."""
         pid = validate_patient_id(patient_id)
         day = date or _dt.date.today().isoformat()
@@ -273,7 +273,12 @@ class Session:
             raise UsageError(f"{one_line(source)}: not a file; nothing was loaded for {tid}.")
         target = self.next_take_path(tid, suffix=_suffix(source))
         digest = copy_atomic(source, target)
-        self.file_info[target.name] = {"sha256": digest, "origin": LOADED, "source": str(source.resolve()), "added": _now()}
+        self.file_info[target.name] = {
+            "sha256": digest,
+            "origin": LOADED,
+            "source": str(source.resolve()),
+            "added": _now(),
+        }
         self.takes.setdefault(tid, []).append(target.name)
         self.rejected.pop(tid, None)
         self.save()
@@ -295,7 +300,12 @@ class Session:
                     continue
                 target = self.next_take_path(task_id, suffix=_suffix(source))
                 digest = copy_atomic(source, target)
-                self.file_info[target.name] = {"sha256": digest, "origin": LOADED, "source": str(source), "added": _now()}
+                self.file_info[target.name] = {
+                    "sha256": digest,
+                    "origin": LOADED,
+                    "source": str(source),
+                    "added": _now(),
+                }
                 entries[i] = target.name
                 made.append(target)
         if made:
@@ -347,7 +357,15 @@ class Session:
         for p in self.files():
             digest = sha256_file(p)
             recorded = self.recorded_sha256(p) if self._inside(p) else None
-            out[p] = "missing" if digest is None else "unknown" if recorded is None else "ok" if digest == recorded else "changed"
+            out[p] = (
+                "missing"
+                if digest is None
+                else "unknown"
+                if recorded is None
+                else "ok"
+                if digest == recorded
+                else "changed"
+            )
         return out
 
     def finish(self) -> None:
@@ -358,11 +376,18 @@ class Session:
     # --- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "schema_version": SCHEMA_VERSION, "app_version": __version__,
-            "patient_id": self.patient_id, "date": self.date, "age": self.age, "sex": self.sex,
-            "folder": str(self.folder), "takes": {t: list(v) for t, v in self.takes.items()},
-            "rejected": dict(self.rejected), "finished": self.finished,
-            "created": self.created, "updated": self.updated,
+            "schema_version": SCHEMA_VERSION,
+            "app_version": __version__,
+            "patient_id": self.patient_id,
+            "date": self.date,
+            "age": self.age,
+            "sex": self.sex,
+            "folder": str(self.folder),
+            "takes": {t: list(v) for t, v in self.takes.items()},
+            "rejected": dict(self.rejected),
+            "finished": self.finished,
+            "created": self.created,
+            "updated": self.updated,
             "files": {name: dict(info) for name, info in self.file_info.items()},
         }
 
@@ -376,7 +401,7 @@ class Session:
                     stale.unlink()
 
     @classmethod
-    def load(cls, folder: Path) -> "Session":
+    def load(cls, folder: Path) -> Session:
         """The session saved in ``folder``; DatasetError (one sentence) when missing, corrupt or
         edited into something unsafe."""
         folder = Path(folder)
@@ -396,12 +421,14 @@ class Session:
             raise DatasetError(f"{one_line(path)}: not a readable session file ({reason}).") from None
 
     @classmethod
-    def _from_dict(cls, d: object, folder: Path) -> "Session":
+    def _from_dict(cls, d: object, folder: Path) -> Session:
         if not isinstance(d, dict):
             raise ValueError("the file does not hold a JSON object")
         version = d.get("schema_version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
-            raise ValueError(f"schema version {one_line(version, limit=20)} is not one this version reads (1-{SCHEMA_VERSION})")
+            raise ValueError(
+                f"schema version {one_line(version, limit=20)} is not one this version reads (1-{SCHEMA_VERSION})"
+            )
         date = d["date"]
         if not isinstance(date, str):
             raise ValueError("date is not text")
@@ -410,9 +437,13 @@ class Session:
         for task, entries in _mapping(d.get("takes"), "takes").items():
             if not isinstance(entries, list):
                 raise ValueError(f"takes of {one_line(task, limit=40)} are not a list")
-            takes[_task_id(task)] = [e if isinstance(e, str) and "\x00" not in e and Path(e).is_absolute() else _safe_name(e)
-                                     for e in entries]  # absolute: a file of a version-1 session, see adopt_external
-        rejected = {_task_id(t): _text(r, "a rejection reason") for t, r in _mapping(d.get("rejected"), "rejected").items()}
+            takes[_task_id(task)] = [
+                e if isinstance(e, str) and "\x00" not in e and Path(e).is_absolute() else _safe_name(e)
+                for e in entries
+            ]  # absolute: a file of a version-1 session, see adopt_external
+        rejected = {
+            _task_id(t): _text(r, "a rejection reason") for t, r in _mapping(d.get("rejected"), "rejected").items()
+        }
         info = {}
         for name, item in _mapping(d.get("files"), "files").items():
             item = _mapping(item, "a file entry")
@@ -421,16 +452,27 @@ class Session:
                 raise ValueError(f"the SHA-256 of {one_line(name, limit=60)} is not 64 hex digits")
             if origin not in (RECORDED, LOADED) or (source is not None and not isinstance(source, str)):
                 raise ValueError(f"the origin of {one_line(name, limit=60)} is malformed")
-            info[_safe_name(name)] = {"sha256": digest, "origin": origin, "source": source,
-                                      "added": _text(item.get("added", ""), "a date")}
+            info[_safe_name(name)] = {
+                "sha256": digest,
+                "origin": origin,
+                "source": source,
+                "added": _text(item.get("added", ""), "a date"),
+            }
         finished = d.get("finished", False)
         if not isinstance(finished, bool):
             raise ValueError("finished is not true or false")
         return cls(
             patient_id=validate_patient_id(d["patient_id"] if isinstance(d["patient_id"], str) else ""),
-            folder=folder, date=date, age=validate_age(d.get("age")), sex=validate_sex(d.get("sex")),
-            takes=takes, rejected=rejected, finished=finished, created=_text(d.get("created", ""), "created"),
-            updated=_text(d.get("updated", ""), "updated"), file_info=info,
+            folder=folder,
+            date=date,
+            age=validate_age(d.get("age")),
+            sex=validate_sex(d.get("sex")),
+            takes=takes,
+            rejected=rejected,
+            finished=finished,
+            created=_text(d.get("created", ""), "created"),
+            updated=_text(d.get("updated", ""), "updated"),
+            file_info=info,
         )
 
 
@@ -450,6 +492,7 @@ def _writer_alive(tmp: Path) -> bool:
 
 def _strict_json(text: str):
     """``json.loads`` that refuses NaN and Infinity (strict JSON, as every file we write)."""
+
     def bad(name):
         raise ValueError(f"{name} is not valid JSON")
 

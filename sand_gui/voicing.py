@@ -61,7 +61,10 @@ HARMONIC_RANGE_DB = 35.0  # ... and lies within this of the strongest harmonic
 HARMONIC_TOP_HZ = 3500.0  # harmonics counted up to here (F2-F3 of /i/ included)
 MIN_HARMONICS = 4  # a glottal source is rich; a blade tone or a test tone is not
 FLOOR_RMS = 2.0**-15  # analysis noise floor: one 16-bit step (-90 dBFS), fixed seed
-CHUNK = 512  # frames per vectorised block (bounds memory: ~50 MB at 22.05 kHz)
+CHUNK = 256  # frames per vectorised block (bounds memory: ~40 MB)
+UPSAMPLE = 4  # the autocorrelation is read at 4x the sample rate (band-limited, exact), so a period
+#               between two samples (130 Hz at 8 kHz: 61.5) is not read lower than its double
+#               (123, on a sample) and a voice is never taken for its own sub-octave
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,10 @@ def _harmonics(power: np.ndarray, f0: np.ndarray, *, sample_rate: int, nfft: int
     bins = np.rint(np.outer(f0, k) / sample_rate * nfft).astype(int)
     inside = (np.outer(f0, k) <= top) & (f0[:, None] > 0)
     bins = np.clip(bins, 1, nbin)
-    peak = np.maximum(np.maximum(np.take_along_axis(db, bins - 1, 1), np.take_along_axis(db, bins, 1)),
-                      np.take_along_axis(db, bins + 1, 1))
+    peak = np.maximum(
+        np.maximum(np.take_along_axis(db, bins - 1, 1), np.take_along_axis(db, bins, 1)),
+        np.take_along_axis(db, bins + 1, 1),
+    )
     strongest = np.where(inside, peak, -np.inf).max(axis=1, initial=-np.inf)
     stands = (peak > floor[:, None] + HARMONIC_DB) & (peak > strongest[:, None] - HARMONIC_RANGE_DB)
     return (stands & inside).sum(axis=1)
@@ -134,9 +139,10 @@ def analyse(x: np.ndarray, *, sample_rate: int) -> Voicing:
     hop = max(round(HOP_S * sample_rate), 1)
     nfft = 1 << int(np.ceil(np.log2(2 * width)))
     window = np.hanning(width)
-    wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:width]
-    lo = max(int(np.floor(sample_rate / F0_MAX)), 1)
-    hi = min(int(np.ceil(sample_rate / F0_SEARCH_MIN)), width // 2)
+    fine = sample_rate * UPSAMPLE  # lags are counted at this rate
+    wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft * UPSAMPLE)[: width * UPSAMPLE]
+    lo = max(int(np.floor(fine / F0_MAX)), 1)
+    hi = min(int(np.ceil(fine / F0_SEARCH_MIN)), width * UPSAMPLE // 2)
     lags = np.arange(lo - 1, hi + 2)
     wnorm = wac[lags] / wac[0]
     frames = _frames(x, width=width, hop=hop)
@@ -146,12 +152,12 @@ def analyse(x: np.ndarray, *, sample_rate: int) -> Voicing:
         f = f - f.mean(axis=1, keepdims=True)
         rms.append(np.sqrt(np.mean(f * f, axis=1)))
         spec = np.abs(np.fft.rfft(f * window, nfft, axis=1)) ** 2
-        ac = np.fft.irfft(spec, nfft, axis=1)
+        ac = np.fft.irfft(spec, nfft * UPSAMPLE, axis=1)[:, : hi + 2]  # zero-padded spectrum: sinc-interpolated
         zero = ac[:, :1]
         r = np.where(zero > 0, ac[:, lags] / np.maximum(zero, 1e-300), 0.0) / wnorm
         mid = r[:, 1:-1]
         peak = (mid >= r[:, :-2]) & (mid > r[:, 2:])
-        tau = lags[1:-1] / sample_rate
+        tau = lags[1:-1] / fine
         strength = np.where(peak, mid - OCTAVE_COST * np.log2(F0_SEARCH_MIN * tau), -np.inf)
         best = strength.argmax(axis=1)
         rows = np.arange(len(f))
@@ -161,7 +167,7 @@ def analyse(x: np.ndarray, *, sample_rate: int) -> Voicing:
         den = a - 2 * b + c
         shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0)
         lag = lags[1:-1][best] + np.clip(shift, -0.5, 0.5)
-        f0 = np.where(found, sample_rate / lag, 0.0)
+        f0 = np.where(found, fine / lag, 0.0)
         rs.append(np.where(found, b, 0.0))
         f0s.append(f0)
         harms.append(_harmonics(spec, f0, sample_rate=sample_rate, nfft=nfft))
@@ -208,7 +214,9 @@ def machine_like(v: Voicing) -> str | None:
     harmonics = int(np.median(v.harmonics[v.voiced]))
     steady = f"a sound of constant level with no onset or pause, periodic at {hz:.0f} Hz"
     if harmonics < MIN_HARMONICS:
-        return f"{steady} with only {harmonics} harmonic{'s' if harmonics != 1 else ''}: a fan, hum or tone, not a voice"
+        return (
+            f"{steady} with only {harmonics} harmonic{'s' if harmonics != 1 else ''}: a fan, hum or tone, not a voice"
+        )
     return None
 
 

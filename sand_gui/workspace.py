@@ -95,7 +95,14 @@ class ModelIdentity:
     @classmethod
     def of(cls, classifier) -> ModelIdentity:
         card, bundle = classifier.card, classifier.bundle
-        return cls(card.name, Path(bundle.path), str(bundle.file_sha256), card.architecture, bool(card.synthetic), classifier.spec)
+        return cls(
+            card.name,
+            Path(bundle.path),
+            str(bundle.file_sha256),
+            card.architecture,
+            bool(card.synthetic),
+            classifier.spec,
+        )
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,9 @@ def default_spec():
 class Workspace:
     """The state of the window, without the window. Call it from one thread only."""
 
-    def __init__(self, *, data_dir: Path, runner: Callable = run_now, before_import: Callable[[], object] = lambda: None):
+    def __init__(
+        self, *, data_dir: Path, runner: Callable = run_now, before_import: Callable[[], object] = lambda: None
+    ):
         """``runner``: where slow work runs (see the module's docstring). ``before_import`` is
         called before the workspace itself imports a numpy-based module (the default
         FeatureSpec), so that a window can first let its one background importer finish."""
@@ -235,7 +244,9 @@ class Workspace:
         for t in TASK_IDS:
             path = session.current(t)
             if path is not None:
-                self._check(t, Path(path), source_of(session, t, Path(path)), take=len(session.takes.get(t, [])), announce=False)
+                self._check(
+                    t, Path(path), source_of(session, t, Path(path)), take=len(session.takes.get(t, [])), announce=False
+                )
         self._emit(Change.SESSION)
         self._run_pending()
         return session
@@ -296,7 +307,9 @@ class Workspace:
             self.tasks[tid] = TaskState(tid)
             self._emit(Change.TASK, tid)
             return self.tasks[tid]
-        return self._check(tid, Path(prev), source_of(self.session, tid, Path(prev)), take=len(self.session.takes.get(tid, [])))
+        return self._check(
+            tid, Path(prev), source_of(self.session, tid, Path(prev)), take=len(self.session.takes.get(tid, []))
+        )
 
     def _check(self, tid: str, path: Path, source: Source, *, take: int | None, announce: bool = True) -> TaskState:
         spec = self.spec
@@ -327,16 +340,28 @@ class Workspace:
         del self._tokens[tid]
         state = self.tasks[tid]
         if exc is not None:
-            reason = str(exc) if isinstance(exc, SandError) else (
-                f"{one_line(state.file.name)}: unexpected error while checking ({exc.__class__.__name__}: {one_line(exc)}).")
+            reason = (
+                str(exc)
+                if isinstance(exc, SandError)
+                else (
+                    f"{one_line(state.file.name)}: unexpected error while checking ({exc.__class__.__name__}: {one_line(exc)})."
+                )
+            )
             if not isinstance(exc, SandError):
                 log.error("check of %s failed", state.file, exc_info=(type(exc), exc, exc.__traceback__))
-            self.tasks[tid] = replace(state, status=TaskStatus.REJECTED, error=reason, error_code=getattr(exc, "code", None))
+            self.tasks[tid] = replace(
+                state, status=TaskStatus.REJECTED, error=reason, error_code=getattr(exc, "code", None)
+            )
             if self.session is not None and self.session.current(tid) == state.file:
                 self.session.reject(tid, reason)  # the one save of this change
         else:
-            self.tasks[tid] = replace(state, status=TaskStatus.READY, seconds=value.seconds,
-                                      voiced_seconds=value.voiced_seconds, notes=tuple(value.notes))
+            self.tasks[tid] = replace(
+                state,
+                status=TaskStatus.READY,
+                seconds=value.seconds,
+                voiced_seconds=value.voiced_seconds,
+                notes=tuple(value.notes),
+            )
             if self.session is not None and tid in self.session.rejected and self.session.current(tid) == state.file:
                 del self.session.rejected[tid]  # usable with this model after all
                 self.session.save()
@@ -382,8 +407,13 @@ class Workspace:
         model = self.model
         self.analysing = True
         self._emit(Change.ANALYSIS)
-        self.runner(run_analysis, recordings, self.classifier, progress=progress,
-                    done=lambda value, exc: self._analysed(model, recordings, value, exc, done))
+        self.runner(
+            run_analysis,
+            recordings,
+            self.classifier,
+            progress=progress,
+            done=lambda value, exc: self._analysed(model, recordings, value, exc, done),
+        )
         return True
 
     def _analysed(self, model: ModelIdentity, recordings: dict, result, exc, done) -> None:
@@ -433,8 +463,14 @@ class Workspace:
         if self.analysis is None:
             raise UsageError("Analyse first; then the report can be exported.")
         analysis = self.analysis
-        self.runner(export_report, Path(base), analysis.result, session=self.session, spec=analysis.spec,
-                    done=lambda value, exc: self._exported(value, exc, done))
+        self.runner(
+            export_report,
+            Path(base),
+            analysis.result,
+            session=self.session,
+            spec=analysis.spec,
+            done=lambda value, exc: self._exported(value, exc, done),
+        )
 
     def _exported(self, paths, exc, done) -> None:
         self.error = exc

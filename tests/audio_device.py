@@ -80,9 +80,19 @@ class VirtualMic:
         _pactl("set-default-sink", SINK)
         self.stop_keeper()
         self._keeper = subprocess.Popen(
-            ["pacat", "--playback", f"--device={SINK}", "--latency-msec=20", "--format=s16le",
-             "--rate=44100", "--channels=1", "--raw", "/dev/zero"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "pacat",
+                "--playback",
+                f"--device={SINK}",
+                "--latency-msec=20",
+                "--format=s16le",
+                "--rate=44100",
+                "--channels=1",
+                "--raw",
+                "/dev/zero",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(0.3)
 
@@ -109,8 +119,10 @@ def virtual_mic():
     if missing and os.environ.get("SAND_REQUIRE_AUDIO_DEVICE"):
         pytest.fail(f"SAND_REQUIRE_AUDIO_DEVICE is set but PulseAudio programs are missing: {', '.join(missing)}")
     if missing:
-        pytest.skip(f"PulseAudio programs not installed ({', '.join(missing)}); "
-                    "apt-get install pulseaudio pulseaudio-utils (.ci/run does)")
+        pytest.skip(
+            f"PulseAudio programs not installed ({', '.join(missing)}); "
+            "apt-get install pulseaudio pulseaudio-utils (.ci/run does)"
+        )
     saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")}
     runtime = None
     if not _server_has_sink():
@@ -118,9 +130,17 @@ def virtual_mic():
         os.environ["XDG_RUNTIME_DIR"] = runtime
         os.environ.pop("PULSE_SERVER", None)
         subprocess.run(
-            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-             f"--load=module-null-sink sink_name={SINK}", "--load=module-native-protocol-unix"],
-            check=True, timeout=30, capture_output=True,
+            [
+                "pulseaudio",
+                "--daemonize=yes",
+                "--exit-idle-time=-1",
+                "-n",
+                f"--load=module-null-sink sink_name={SINK}",
+                "--load=module-native-protocol-unix",
+            ],
+            check=True,
+            timeout=30,
+            capture_output=True,
         )
         deadline = time.monotonic() + 15
         while not _server_has_sink():

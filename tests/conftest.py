@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from sandtest import make_tiny_bundle, task_signal  # noqa: E402
+
 from sand_gui.tasks import TASK_IDS  # noqa: E402
 
 
@@ -43,5 +44,6 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{len(skipped)} test(s) skipped (reasons listed above); most need system packages: "
             "run `sudo bash .ci/system-deps --install && make test` to run them.",
-            yellow=True, bold=True,
+            yellow=True,
+            bold=True,
         )

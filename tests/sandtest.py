@@ -16,14 +16,23 @@ from sand_gui.tasks import TASK_IDS, get_task
 
 # A small spec like the bundled model's (8 kHz SAND-like audio) keeps tests fast.
 TEST_SPEC = FeatureSpec(
-    sample_rate=8000, n_fft=512, hop_length=128, n_mels=64, rhythm_band=(100.0, 4000.0),
-    bandlimit_hz=4000.0, n_frames=64, vad_frame_length=512, vad_hop_length=128,
+    sample_rate=8000,
+    n_fft=512,
+    hop_length=128,
+    n_mels=64,
+    rhythm_band=(100.0, 4000.0),
+    bandlimit_hz=4000.0,
+    n_frames=64,
+    vad_frame_length=512,
+    vad_hop_length=128,
 )
 TINY_ARCH = "convnext_atto"
 TINY_KWARGS = {"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}
 
 
-def vowel(seconds: float = 2.0, *, sr: int = 8000, f0: float = 140.0, lead: float = 0.5, level: float = 0.3, seed: int = 0) -> np.ndarray:
+def vowel(
+    seconds: float = 2.0, *, sr: int = 8000, f0: float = 140.0, lead: float = 0.5, level: float = 0.3, seed: int = 0
+) -> np.ndarray:
     """A harmonic 'vowel' with ``lead`` s of faint noise before and after."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
@@ -64,9 +73,10 @@ def make_tiny_bundle(path: Path, *, seed: int = 0, spec: FeatureSpec = TEST_SPEC
     torch.manual_seed(seed)
     net = build_network(TINY_ARCH, num_classes=5, arch_kwargs=TINY_KWARGS)
     card = ModelCard(
-        name="tiny-test-model", architecture=TINY_ARCH, arch_kwargs=TINY_KWARGS, spec=spec,
+        name="tiny-test-model",
+        architecture=TINY_ARCH,
+        arch_kwargs=TINY_KWARGS,
+        spec=spec,
         training_data={"description": "none: random weights for tests", "synthetic": True},
     )
     return save_bundle(path, net.state_dict(), card)
-
-

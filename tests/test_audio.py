@@ -7,10 +7,19 @@ from sand_gui.audio import MAX_SECONDS, load_recording
 from sand_gui.quality import Code, Note, codes
 
 
-@pytest.mark.parametrize("fmt, subtype", [
-    ("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32"), ("WAV", "FLOAT"), ("WAV", "PCM_U8"),
-    ("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"),
-])
+@pytest.mark.parametrize(
+    "fmt, subtype",
+    [
+        ("WAV", "PCM_16"),
+        ("WAV", "PCM_24"),
+        ("WAV", "PCM_32"),
+        ("WAV", "FLOAT"),
+        ("WAV", "PCM_U8"),
+        ("FLAC", "PCM_16"),
+        ("OGG", "VORBIS"),
+        ("MP3", "MPEG_LAYER_III"),
+    ],
+)
 def test_every_format_loads_to_mono_float32_at_the_target_rate(tmp_path, fmt, subtype):
     x = vowel(1.0, sr=16000, lead=0.1)
     path = tmp_path / f"ID1_phonationA.{fmt.lower()}"

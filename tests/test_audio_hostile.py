@@ -27,11 +27,21 @@ MEMORY_LIMIT = 64 * 2**20  # bytes Python/numpy may allocate for one hostile fil
 def riff(*, tag=1, channels=1, rate=SR, bits=16, data_bytes=0, payload=b"", riff_bytes=None) -> bytes:
     """A RIFF/WAVE file whose header claims what it is told, followed by ``payload``."""
     block = max(channels * bits // 8, 0) & 0xFFFF
-    fmt = struct.pack("<HHIIHH", tag & 0xFFFF, channels & 0xFFFF, rate & 0xFFFFFFFF,
-                      (rate * block) & 0xFFFFFFFF, block, bits & 0xFFFF)
+    fmt = struct.pack(
+        "<HHIIHH", tag & 0xFFFF, channels & 0xFFFF, rate & 0xFFFFFFFF, (rate * block) & 0xFFFFFFFF, block, bits & 0xFFFF
+    )
     size = 36 + data_bytes if riff_bytes is None else riff_bytes
-    return (b"RIFF" + struct.pack("<I", size & 0xFFFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
-            + b"data" + struct.pack("<I", data_bytes & 0xFFFFFFFF) + payload)
+    return (
+        b"RIFF"
+        + struct.pack("<I", size & 0xFFFFFFFF)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes & 0xFFFFFFFF)
+        + payload
+    )
 
 
 def pcm16(x: np.ndarray) -> bytes:
@@ -67,15 +77,22 @@ HOSTILE = {
     "header only": riff(data_bytes=3200),
     "odd byte of data": riff(data_bytes=1, payload=b"\x01"),
     "float 1e38": riff(tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(VOICE * 1e38)),
-    "float max": riff(tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(np.sign(VOICE) * np.finfo(np.float32).max)),
+    "float max": riff(
+        tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(np.sign(VOICE) * np.finfo(np.float32).max)
+    ),
     "float NaN": riff(tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(np.r_[VOICE[:-1], np.nan])),
     "float -Inf": riff(tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(np.r_[-np.inf, VOICE[1:]])),
     "float denormals": riff(tag=3, bits=32, data_bytes=len(VOICE) * 4, payload=float32(VOICE * 1e-39)),
     "double 1e300": riff(tag=3, bits=64, data_bytes=len(VOICE) * 8, payload=float64(VOICE * 1e300)),
-    "double 1e308 stereo": riff(tag=3, bits=64, channels=2, data_bytes=len(VOICE) * 16,
-                                payload=float64(np.repeat(np.sign(VOICE) * 1.7e308, 2))),
-    "double NaN everywhere": riff(tag=3, bits=64, data_bytes=len(VOICE) * 8, payload=float64(np.full(len(VOICE), np.nan))),
-    "noise at full scale": riff(data_bytes=len(VOICE) * 2, payload=pcm16(np.random.default_rng(0).uniform(-1, 1, len(VOICE)))),
+    "double 1e308 stereo": riff(
+        tag=3, bits=64, channels=2, data_bytes=len(VOICE) * 16, payload=float64(np.repeat(np.sign(VOICE) * 1.7e308, 2))
+    ),
+    "double NaN everywhere": riff(
+        tag=3, bits=64, data_bytes=len(VOICE) * 8, payload=float64(np.full(len(VOICE), np.nan))
+    ),
+    "noise at full scale": riff(
+        data_bytes=len(VOICE) * 2, payload=pcm16(np.random.default_rng(0).uniform(-1, 1, len(VOICE)))
+    ),
     "RIFF then garbage": b"RIFF" + bytes(range(256)) * 8,
     "WAVE without fmt": b"RIFF\x10\x00\x00\x00WAVEdata\x00\x00\x00\x00",
 }
@@ -95,7 +112,9 @@ def test_hostile_header_ends_in_one_sentence_or_a_finite_recording(tmp_path, cas
         assert isinstance(exc.code, Code)
     else:
         assert rec.samples.dtype == np.float32 and rec.samples.ndim == 1 and len(rec.samples) > 0
-        assert np.isfinite(rec.samples).all() and np.abs(rec.samples).max() <= 2.5  # full scale, after DC removal and resampling
+        assert (
+            np.isfinite(rec.samples).all() and np.abs(rec.samples).max() <= 2.5
+        )  # full scale, after DC removal and resampling
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -103,13 +122,21 @@ def test_hostile_header_ends_in_one_sentence_or_a_finite_recording(tmp_path, cas
     assert peak < MEMORY_LIMIT, f"{case}: {peak / 2**20:.0f} MiB"
 
 
-@pytest.mark.parametrize("case, code", [
-    ("1024 channels", Code.TOO_LARGE), ("float NaN", Code.NON_FINITE),
-    ("float -Inf", Code.NON_FINITE), ("double NaN everywhere", Code.NON_FINITE), ("float denormals", Code.NO_VOICE),
-    ("rate 1", Code.BAD_RATE), ("noise at full scale", None),
-    # libsndfile itself refuses these headers (more than 1024 channels; a rate beyond 2**31)
-    ("65535 channels", Code.UNREADABLE), ("rate 2**32-1", Code.UNREADABLE),
-])
+@pytest.mark.parametrize(
+    "case, code",
+    [
+        ("1024 channels", Code.TOO_LARGE),
+        ("float NaN", Code.NON_FINITE),
+        ("float -Inf", Code.NON_FINITE),
+        ("double NaN everywhere", Code.NON_FINITE),
+        ("float denormals", Code.NO_VOICE),
+        ("rate 1", Code.BAD_RATE),
+        ("noise at full scale", None),
+        # libsndfile itself refuses these headers (more than 1024 channels; a rate beyond 2**31)
+        ("65535 channels", Code.UNREADABLE),
+        ("rate 2**32-1", Code.UNREADABLE),
+    ],
+)
 def test_hostile_cases_give_their_code(tmp_path, case, code):
     (tmp_path / NAME).write_bytes(HOSTILE[case])
     if code is None:  # loads; the voicing check refuses it later
@@ -171,6 +198,7 @@ def test_every_legal_sample_format_loads(tmp_path, subtype):
 
 # --- fuzzing ---------------------------------------------------------------------------
 
+
 def _check_any(path):
     t0 = time.perf_counter()
     try:
@@ -196,9 +224,11 @@ def test_fuzz_arbitrary_bytes(tmp_path, data):
 @FUZZ
 @given(
     tag=st.sampled_from([1, 3, 6, 7, 0xFFFE, 0]) | st.integers(0, 0xFFFF),
-    channels=st.integers(0, 0xFFFF), rate=st.integers(0, 2**32 - 1),
+    channels=st.integers(0, 0xFFFF),
+    rate=st.integers(0, 2**32 - 1),
     bits=st.sampled_from([8, 16, 24, 32, 64]) | st.integers(0, 0xFFFF),
-    data_bytes=st.integers(0, 2**32 - 1), payload=st.binary(max_size=2048),
+    data_bytes=st.integers(0, 2**32 - 1),
+    payload=st.binary(max_size=2048),
 )
 def test_fuzz_crafted_headers(tmp_path, tag, channels, rate, bits, data_bytes, payload):
     path = tmp_path / NAME
@@ -207,8 +237,10 @@ def test_fuzz_crafted_headers(tmp_path, tag, channels, rate, bits, data_bytes, p
 
 
 @FUZZ
-@given(samples=st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=1, max_size=3000),
-       channels=st.integers(1, 3))
+@given(
+    samples=st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=1, max_size=3000),
+    channels=st.integers(1, 3),
+)
 def test_fuzz_float_samples(tmp_path, samples, channels):
     x = np.asarray(samples, dtype=np.float32)
     x = x[: len(x) - len(x) % channels] if len(x) >= channels else np.resize(x, channels)

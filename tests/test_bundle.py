@@ -66,7 +66,9 @@ def test_tampered_weights_are_refused(tmp_path, tiny_bundle):
     p = tmp_path / "tampered.safetensors"
     p.write_bytes(bytes(data))
     for reader in (read_card, load_bundle):
-        with pytest.raises(BundleError, match=f"tampered.safetensors: the file {SEALED_BY}; the model card or the weights were altered"):
+        with pytest.raises(
+            BundleError, match=f"tampered.safetensors: the file {SEALED_BY}; the model card or the weights were altered"
+        ):
             reader(p)
 
 
@@ -87,13 +89,17 @@ def _rewrite_card(src, dst, edit, *, sealed=True):
     return dst
 
 
-@pytest.mark.parametrize("edit", [
-    lambda c: c["feature_spec"].update(n_mels=65),
-    lambda c: c["feature_spec"].update(sample_rate=16000),
-    lambda c: c["classes"][0].update(label="Healthy control"),
-    lambda c: c["training_data"].update(synthetic=False),
-    lambda c: c.update(notes=c["notes"] + " "),
-], ids=["n_mels", "sample_rate", "label", "synthetic", "notes"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["feature_spec"].update(n_mels=65),
+        lambda c: c["feature_spec"].update(sample_rate=16000),
+        lambda c: c["classes"][0].update(label="Healthy control"),
+        lambda c: c["training_data"].update(synthetic=False),
+        lambda c: c.update(notes=c["notes"] + " "),
+    ],
+    ids=["n_mels", "sample_rate", "label", "synthetic", "notes"],
+)
 def test_any_edit_of_the_card_is_refused(tmp_path, tiny_bundle, edit):
     p = _rewrite_card(tiny_bundle, tmp_path / "edited.safetensors", edit, sealed=False)
     for reader in (read_card, load_bundle):
@@ -104,8 +110,12 @@ def test_any_edit_of_the_card_is_refused(tmp_path, tiny_bundle, edit):
 def test_one_byte_edits_of_the_card_text_are_refused(tmp_path, tiny_bundle):
     """The same edits made in place, one byte each, without touching the header length."""
     data = tiny_bundle.read_bytes()
-    edits = [(b'\\"n_mels\\": 64', b'\\"n_mels\\": 65'), (b'\\"sample_rate\\": 8000', b'\\"sample_rate\\": 9000'),
-             (b"Severe dysarthria", b"Severe dysarthriA"), (b'\\"synthetic\\": true', b'\\"synthetic\\": True')]
+    edits = [
+        (b'\\"n_mels\\": 64', b'\\"n_mels\\": 65'),
+        (b'\\"sample_rate\\": 8000', b'\\"sample_rate\\": 9000'),
+        (b"Severe dysarthria", b"Severe dysarthriA"),
+        (b'\\"synthetic\\": true', b'\\"synthetic\\": True'),
+    ]
     for old, new in edits:
         assert data.count(old) == 1 and len(old) == len(new)
         p = tmp_path / "byte.safetensors"
@@ -114,20 +124,29 @@ def test_one_byte_edits_of_the_card_text_are_refused(tmp_path, tiny_bundle):
             read_card(p)
 
 
-@pytest.mark.parametrize("edit, reason", [
-    (lambda c: c.update(format_version=99), "format version 99 is newer"),
-    (lambda c: c["feature_spec"].update(normalization="pcen"), "normalization 'pcen' is unknown"),
-    (lambda c: c["feature_spec"].update(sample_rate=1000), "sample_rate 1000 is outside 4000-96000"),
-    (lambda c: c["feature_spec"].update(new_thing=1), "cannot honour: new_thing"),
-    (lambda c: c.update(tasks=["phonationZ"]), "unknown tasks"),
-    (lambda c: c.pop("feature_spec"), "lacks the field 'feature_spec'"),
-    (lambda c: c.update(format="something.else"), "not a sand_gui model bundle"),
-    (lambda c: c.update(architecture="convnext_nonexistent"), "architecture 'convnext_nonexistent' is not allowed"),
-    (lambda c: c.update(arch_kwargs={"checkpoint_path": "/etc/passwd"}), "arch_kwargs 'checkpoint_path' is not allowed"),
-    (lambda c: c.update(arch_kwargs={"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]}), "weights do not fit architecture convnext_atto"),
-    (lambda c: c["feature_spec"].update(n_frames=10**9), "n_frames 1000000000 is outside 8-1024"),
-    (lambda c: c.update(classes=c["classes"][::2]), "classes must list the 5 SAND classes"),
-])
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (lambda c: c.update(format_version=99), "format version 99 is newer"),
+        (lambda c: c["feature_spec"].update(normalization="pcen"), "normalization 'pcen' is unknown"),
+        (lambda c: c["feature_spec"].update(sample_rate=1000), "sample_rate 1000 is outside 4000-96000"),
+        (lambda c: c["feature_spec"].update(new_thing=1), "cannot honour: new_thing"),
+        (lambda c: c.update(tasks=["phonationZ"]), "unknown tasks"),
+        (lambda c: c.pop("feature_spec"), "lacks the field 'feature_spec'"),
+        (lambda c: c.update(format="something.else"), "not a sand_gui model bundle"),
+        (lambda c: c.update(architecture="convnext_nonexistent"), "architecture 'convnext_nonexistent' is not allowed"),
+        (
+            lambda c: c.update(arch_kwargs={"checkpoint_path": "/etc/passwd"}),
+            "arch_kwargs 'checkpoint_path' is not allowed",
+        ),
+        (
+            lambda c: c.update(arch_kwargs={"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]}),
+            "weights do not fit architecture convnext_atto",
+        ),
+        (lambda c: c["feature_spec"].update(n_frames=10**9), "n_frames 1000000000 is outside 8-1024"),
+        (lambda c: c.update(classes=c["classes"][::2]), "classes must list the 5 SAND classes"),
+    ],
+)
 def test_incompatible_card_is_refused(tmp_path, tiny_bundle, edit, reason):
     """A forger can re-seal an edited card: the field checks must refuse it on their own."""
     p = _rewrite_card(tiny_bundle, tmp_path / "odd.safetensors", edit)
@@ -150,21 +169,35 @@ def test_renamed_labels_travel_in_the_card_but_class_numbers_are_fixed(tmp_path)
 
     net = timm.create_model(TINY_ARCH, pretrained=False, num_classes=5, **TINY_KWARGS)
     labels = ["worst", "bad", "middle", "good", "best"]
-    card = ModelCard(name="renamed", architecture=TINY_ARCH, arch_kwargs=TINY_KWARGS, spec=TEST_SPEC, class_labels=labels)
+    card = ModelCard(
+        name="renamed", architecture=TINY_ARCH, arch_kwargs=TINY_KWARGS, spec=TEST_SPEC, class_labels=labels
+    )
     p = save_bundle(tmp_path / "renamed.safetensors", net.state_dict(), card)
     assert Classifier.from_file(p, device="cpu").card.label(3) == "middle"
-    three = ModelCard(name="three", architecture=TINY_ARCH, arch_kwargs=TINY_KWARGS, spec=TEST_SPEC,
-                      class_numbers=[1, 3, 5], class_labels=["worst", "middle", "best"])
+    three = ModelCard(
+        name="three",
+        architecture=TINY_ARCH,
+        arch_kwargs=TINY_KWARGS,
+        spec=TEST_SPEC,
+        class_numbers=[1, 3, 5],
+        class_labels=["worst", "middle", "best"],
+    )
     with pytest.raises(BundleError, match="three.safetensors: classes must list the 5 SAND classes"):
-        save_bundle(tmp_path / "three.safetensors", timm.create_model(TINY_ARCH, num_classes=3, **TINY_KWARGS).state_dict(), three)
+        save_bundle(
+            tmp_path / "three.safetensors",
+            timm.create_model(TINY_ARCH, num_classes=3, **TINY_KWARGS).state_dict(),
+            three,
+        )
     assert not (tmp_path / "three.safetensors").exists()
 
 
 def test_save_refuses_what_the_reader_would_refuse_and_writes_nothing(tmp_path, tiny_bundle):
     b = load_bundle(tiny_bundle)
-    for change, reason in ((dict(metrics={"f1": float("nan")}), "metrics holds a number that is not finite"),
-                           (dict(arch_kwargs={"pretrained": True}), "'pretrained' is not allowed"),
-                           (dict(name="two\nlines"), "control characters")):
+    for change, reason in (
+        (dict(metrics={"f1": float("nan")}), "metrics holds a number that is not finite"),
+        (dict(arch_kwargs={"pretrained": True}), "'pretrained' is not allowed"),
+        (dict(name="two\nlines"), "control characters"),
+    ):
         card = ModelCard(**{**vars(b.card), **change})
         with pytest.raises(BundleError, match=f"bad.safetensors: .*{reason}"):
             save_bundle(tmp_path / "bad.safetensors", b.state_dict, card)
@@ -181,18 +214,24 @@ def _as_format_1(src, dst):
     def downgrade(card):
         card["format_version"] = 1
         del card["bundle_sha256"]
+
     return _rewrite_card(src, dst, downgrade, sealed=False)
 
 
 def test_format_1_is_refused_with_how_to_resave_and_upgrade_keeps_the_weights(tmp_path, tiny_bundle):
     old = _as_format_1(tiny_bundle, tmp_path / "old.safetensors")
     for reader in (read_card, load_bundle):
-        with pytest.raises(BundleError, match=r"old.safetensors: bundle format 1 does not protect its model card .*python -m sand_gui.bundle upgrade old.safetensors"):
+        with pytest.raises(
+            BundleError,
+            match=r"old.safetensors: bundle format 1 does not protect its model card .*python -m sand_gui.bundle upgrade old.safetensors",
+        ):
             reader(old)
     new = upgrade_bundle(old, tmp_path / "new.safetensors")
     was, now = load_bundle(tiny_bundle), load_bundle(new)
     assert now.card.weights_sha256 == was.card.weights_sha256
-    assert {k: v for k, v in now.card.to_dict().items() if k != "bundle_sha256"} == {k: v for k, v in was.card.to_dict().items() if k != "bundle_sha256"}
+    assert {k: v for k, v in now.card.to_dict().items() if k != "bundle_sha256"} == {
+        k: v for k, v in was.card.to_dict().items() if k != "bundle_sha256"
+    }
     assert all(torch.equal(now.state_dict[k], v) for k, v in was.state_dict.items())
 
 
@@ -207,7 +246,12 @@ def test_upgrade_refuses_a_format_1_file_whose_weights_were_edited(tmp_path, tin
 
 def test_upgrade_command_line(tmp_path, tiny_bundle):
     old = _as_format_1(tiny_bundle, tmp_path / "old.safetensors")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "sand_gui.bundle", *map(str, a)], capture_output=True, text=True, timeout=120)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "sand_gui.bundle", *map(str, a)], capture_output=True, text=True, timeout=120
+        )
+
     bad = run("check", old)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "upgrade old.safetensors" in bad.stderr
     up = run("upgrade", old)

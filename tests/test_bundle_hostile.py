@@ -52,6 +52,7 @@ BIG = "@@1e999@@"  # written as the JSON literal 1e999, which Python reads as in
 
 # ---------------------------------------------------------------- building blocks
 
+
 def parts(data: bytes) -> tuple[dict, dict, bytes]:
     """(header, card, payload) of bundle bytes."""
     (n,) = struct.unpack("<Q", data[:8])
@@ -97,23 +98,81 @@ def base(tmp_path_factory) -> bytes:
 
 BAD_INTS = [None, True, "64", 64.5, -1, 0, 10**12, 10**400, NAN, INF, BIG, [64], {"v": 64}]
 BAD_FLOATS = [None, True, "80", NAN, INF, -INF, BIG, f"-{BIG}", -1, 0, 1e308, [80.0]]
-BAD_BANDS = [None, [], [50.0], [50.0, 4000.0, 1.0], ["50", "4000"], [4000.0, 50.0], [-1.0, 100.0], [NAN, 100.0],
-             [0.0, 1e9], [True, 100], "50-4000", [50.0, BIG], {"lo": 50}]
-FORBIDDEN_KWARGS = ["pretrained", "checkpoint_path", "pretrained_cfg", "pretrained_cfg_overlay", "features_only",
-                    "in_chans", "num_classes", "cache_dir", "scriptable", "exportable", "no_jit", "pretrained_strict",
-                    "act_layer", "norm_layer", "stem_type", "patch_size", "global_pool", "output_stride",
-                    "head_hidden_size", "out_indices", "feature_cfg", "device", "dtype", "__class__"]
-BAD_ARCH_KWARGS = [None, [], "depths", 5] + [{k: v} for k in FORBIDDEN_KWARGS for v in (True, "/etc/passwd")] + [
-    {"pretrained_cfg_overlay": {"file": "/etc/passwd"}}, {"depths": [1, 1, 1]}, {"depths": [1, 1, 1, 1000]},
-    {"depths": [1, 1, 1, -1]}, {"depths": [1, 1, 1, 1.5]}, {"depths": [1, 1, 1, True]}, {"depths": "1,1,1,1"},
-    {"dims": [8, 16, 32, 10**9]}, {"dims": [8, 16, 32, 4]}, {"dims": [8, 16, 32, NAN]}, {"drop_rate": 1.0},
-    {"drop_rate": -0.1}, {"drop_rate": NAN}, {"drop_path_rate": BIG}, {"ls_init_value": None}, {"ls_init_value": 0},
-    {"ls_init_value": 5}, {"head_init_scale": 0}, {"head_init_scale": INF}, {"kernel_sizes": 4}, {"kernel_sizes": 99},
-    {"kernel_sizes": [7, 7]}, {"kernel_sizes": "7"}, {"conv_mlp": "yes"}, {"use_grn": 1},
-    {"depths": [40, 40, 40, 40], "dims": [2048] * 4},  # 5 billion parameters
-    {"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]},  # allowed, but not these weights
-    {"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64], "kernel_sizes": 3},  # fewer parameters than stored
+BAD_BANDS = [
+    None,
+    [],
+    [50.0],
+    [50.0, 4000.0, 1.0],
+    ["50", "4000"],
+    [4000.0, 50.0],
+    [-1.0, 100.0],
+    [NAN, 100.0],
+    [0.0, 1e9],
+    [True, 100],
+    "50-4000",
+    [50.0, BIG],
+    {"lo": 50},
 ]
+FORBIDDEN_KWARGS = [
+    "pretrained",
+    "checkpoint_path",
+    "pretrained_cfg",
+    "pretrained_cfg_overlay",
+    "features_only",
+    "in_chans",
+    "num_classes",
+    "cache_dir",
+    "scriptable",
+    "exportable",
+    "no_jit",
+    "pretrained_strict",
+    "act_layer",
+    "norm_layer",
+    "stem_type",
+    "patch_size",
+    "global_pool",
+    "output_stride",
+    "head_hidden_size",
+    "out_indices",
+    "feature_cfg",
+    "device",
+    "dtype",
+    "__class__",
+]
+BAD_ARCH_KWARGS = (
+    [None, [], "depths", 5]
+    + [{k: v} for k in FORBIDDEN_KWARGS for v in (True, "/etc/passwd")]
+    + [
+        {"pretrained_cfg_overlay": {"file": "/etc/passwd"}},
+        {"depths": [1, 1, 1]},
+        {"depths": [1, 1, 1, 1000]},
+        {"depths": [1, 1, 1, -1]},
+        {"depths": [1, 1, 1, 1.5]},
+        {"depths": [1, 1, 1, True]},
+        {"depths": "1,1,1,1"},
+        {"dims": [8, 16, 32, 10**9]},
+        {"dims": [8, 16, 32, 4]},
+        {"dims": [8, 16, 32, NAN]},
+        {"drop_rate": 1.0},
+        {"drop_rate": -0.1},
+        {"drop_rate": NAN},
+        {"drop_path_rate": BIG},
+        {"ls_init_value": None},
+        {"ls_init_value": 0},
+        {"ls_init_value": 5},
+        {"head_init_scale": 0},
+        {"head_init_scale": INF},
+        {"kernel_sizes": 4},
+        {"kernel_sizes": 99},
+        {"kernel_sizes": [7, 7]},
+        {"kernel_sizes": "7"},
+        {"conv_mlp": "yes"},
+        {"use_grn": 1},
+        {"depths": [40, 40, 40, 40], "dims": [2048] * 4},  # 5 billion parameters
+        {"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]},  # allowed, but not these weights
+        {"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64], "kernel_sizes": 3},  # fewer parameters than stored
+    ]
+)
 
 
 def card_cases(card: dict) -> list[tuple[str, dict]]:
@@ -152,30 +211,69 @@ def card_cases(card: dict) -> list[tuple[str, dict]]:
 
     for i, v in enumerate([None, 5, "", " ", "x" * 201, "a\nb", "a\x1b[2Jb", ["x"], {"a": 1}]):
         put(f"name.{i}", name=v)
-    for i, v in enumerate(["resnet50", "convnext_xlarge", "convnext_xxlarge", "vit_huge_patch14_224", "", None, 3,
-                           "../../etc/passwd", "convnext_atto\n", ["convnext_atto"]]):
+    for i, v in enumerate(
+        [
+            "resnet50",
+            "convnext_xlarge",
+            "convnext_xxlarge",
+            "vit_huge_patch14_224",
+            "",
+            None,
+            3,
+            "../../etc/passwd",
+            "convnext_atto\n",
+            ["convnext_atto"],
+        ]
+    ):
         put(f"architecture.{i}", architecture=v)
     for i, v in enumerate(BAD_ARCH_KWARGS):
         put(f"arch_kwargs.{i}", arch_kwargs=v)
 
     classes = card["classes"]
-    bad_classes = [None, [], "12345", classes[:3], classes[::2] , classes + [{"number": 6, "label": "x"}], classes[::-1],
-                   [{**c, "number": c["number"] - 1} for c in classes], [{**c, "number": str(c["number"])} for c in classes],
-                   [{**c, "number": float(c["number"])} for c in classes], [{**c, "number": True} for c in classes],
-                   [classes[0]] * 5, [{**c, "extra": 1} for c in classes], [{"number": c["number"]} for c in classes]]
-    bad_classes += [[{**c, "label": v} if c["number"] == 3 else c for c in classes]
-                    for v in ("", "   ", None, 5, "x" * 81, "two\nlines", "\x00", ["x"])]
+    bad_classes = [
+        None,
+        [],
+        "12345",
+        classes[:3],
+        classes[::2],
+        classes + [{"number": 6, "label": "x"}],
+        classes[::-1],
+        [{**c, "number": c["number"] - 1} for c in classes],
+        [{**c, "number": str(c["number"])} for c in classes],
+        [{**c, "number": float(c["number"])} for c in classes],
+        [{**c, "number": True} for c in classes],
+        [classes[0]] * 5,
+        [{**c, "extra": 1} for c in classes],
+        [{"number": c["number"]} for c in classes],
+    ]
+    bad_classes += [
+        [{**c, "label": v} if c["number"] == 3 else c for c in classes]
+        for v in ("", "   ", None, 5, "x" * 81, "two\nlines", "\x00", ["x"])
+    ]
     for i, v in enumerate(bad_classes):
         put(f"classes.{i}", classes=v)
-    for i, v in enumerate([None, [], "phonationA", ["phonationZ"], ["phonationA", "phonationA"], [1],
-                           list(TASK_IDS) * 2, ["PHONATIONA"]]):
+    for i, v in enumerate(
+        [None, [], "phonationA", ["phonationZ"], ["phonationA", "phonationA"], [1], list(TASK_IDS) * 2, ["PHONATIONA"]]
+    ):
         put(f"tasks.{i}", tasks=v)
 
     deep = {}
     for _ in range(12):
         deep = {"a": deep}
-    bad_json = [None, [], "x", 5, deep, {"a": NAN}, {"a": BIG}, {"a": [INF]}, {"a": "x" * 2001}, {"a": list(range(30000))},
-                {"a": 2**64}, {"x" * 201: 1}]
+    bad_json = [
+        None,
+        [],
+        "x",
+        5,
+        deep,
+        {"a": NAN},
+        {"a": BIG},
+        {"a": [INF]},
+        {"a": "x" * 2001},
+        {"a": list(range(30000))},
+        {"a": 2**64},
+        {"x" * 201: 1},
+    ]
     for i, v in enumerate(bad_json):
         put(f"training_data.{i}", training_data=v)
         put(f"metrics.{i}", metrics=v)
@@ -201,8 +299,12 @@ def card_cases(card: dict) -> list[tuple[str, dict]]:
 
 
 def test_the_seed_recipe_and_the_test_spec_pass_every_bound():
-    for spec in (SEED_SPEC, TEST_SPEC, FeatureSpec(sample_rate=16000, n_fft=512, hop_length=160, n_mels=80),
-                 FeatureSpec(sample_rate=48000, n_fft=4096, hop_length=1024, n_mels=256, phonation_band=(50.0, 8000.0))):
+    for spec in (
+        SEED_SPEC,
+        TEST_SPEC,
+        FeatureSpec(sample_rate=16000, n_fft=512, hop_length=160, n_mels=80),
+        FeatureSpec(sample_rate=48000, n_fft=4096, hop_length=1024, n_mels=256, phonation_band=(50.0, 8000.0)),
+    ):
         assert FeatureSpec.from_dict(spec.to_dict()) == spec
         assert card_schema.analysis_bytes("convnext_atto", {}, spec) < card_schema.MAX_ANALYSIS_BYTES
     for arch in ("convnext_base", "convnext_large"):  # the seed's recipes
@@ -227,7 +329,10 @@ def test_a_card_whose_network_would_need_too_much_memory_is_refused(good_card):
     channels a batch of 64 windows would need about 2.4 GB."""
     spec = {**good_card["feature_spec"], "n_fft": 2048, "hop_length": 512, "n_mels": 512, "n_frames": 1024}
     card = {**good_card, "architecture": "convnext_atto", "arch_kwargs": {}, "feature_spec": spec}
-    with pytest.raises(BundleError, match=r"^big: one analysis with this network and feature spec would need about 2\.\d GiB; the limit is 2 GiB\.$"):
+    with pytest.raises(
+        BundleError,
+        match=r"^big: one analysis with this network and feature spec would need about 2\.\d GiB; the limit is 2 GiB\.$",
+    ):
         ModelCard.from_dict(card, source="big")
     assert ModelCard.from_dict({**card, "arch_kwargs": TINY_KWARGS}, source="tiny").spec.n_frames == 1024
 
@@ -254,14 +359,28 @@ def test_build_network_bounds_parameters_before_building(monkeypatch):
         model.build_network(TINY_ARCH, num_classes=5, arch_kwargs=TINY_KWARGS)
 
 
-@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a.endswith(("small", "base", "large")) else a
-                                  for a in sorted(ARCHITECTURES)])
+@pytest.mark.parametrize(
+    "arch",
+    [
+        pytest.param(a, marks=pytest.mark.slow) if a.endswith(("small", "base", "large")) else a
+        for a in sorted(ARCHITECTURES)
+    ],
+)
 def test_parameter_count_is_exact_for_every_allowed_architecture(arch):
     import timm
     import torch
 
-    for kwargs in ({}, {"depths": [1, 2, 1, 1], "dims": [8, 16, 24, 40], "kernel_sizes": [3, 5, 7, 9], "use_grn": True,
-                        "ls_init_value": 0.5, "conv_mlp": True}):
+    for kwargs in (
+        {},
+        {
+            "depths": [1, 2, 1, 1],
+            "dims": [8, 16, 24, 40],
+            "kernel_sizes": [3, 5, 7, 9],
+            "use_grn": True,
+            "ls_init_value": 0.5,
+            "conv_mlp": True,
+        },
+    ):
         with torch.device("meta"):
             net = timm.create_model(arch, pretrained=False, num_classes=5, in_chans=3, **kwargs)
         assert sum(p.numel() for p in net.state_dict().values()) == param_count(arch, kwargs, num_classes=5)
@@ -302,15 +421,18 @@ def test_one_byte_edits_that_keep_valid_json_are_refused_by_the_seal(tmp_path, b
     _, card, _ = parts(base)
     assert card["training_data"]["synthetic"] is True
     p = tmp_path / "edited.safetensors"
-    for edit in ({"feature_spec": {**card["feature_spec"], "n_mels": 65}},
-                 {"feature_spec": {**card["feature_spec"], "sample_rate": 8001}},
-                 {"classes": [{"number": 1, "label": "Healthy control"}] + card["classes"][1:]},
-                 {"training_data": {**card["training_data"], "synthetic": False}}):
+    for edit in (
+        {"feature_spec": {**card["feature_spec"], "n_mels": 65}},
+        {"feature_spec": {**card["feature_spec"], "sample_rate": 8001}},
+        {"classes": [{"number": 1, "label": "Healthy control"}] + card["classes"][1:]},
+        {"training_data": {**card["training_data"], "synthetic": False}},
+    ):
         p.write_bytes(with_card(base, {**card, **edit}, sealed=False))
         assert "does not match its card's checksum" in refused(p, load_bundle)
 
 
 # ---------------------------------------------------------------- malformed safetensors
+
 
 def header_cases(base: bytes) -> list[tuple[str, bytes]]:
     header, card, payload = parts(base)
@@ -326,42 +448,90 @@ def header_cases(base: bytes) -> list[tuple[str, bytes]]:
             del e[k]
         return pack({**header, first: e}, payload)
 
-    cases = [("empty", b""), ("seven_bytes", b"\x01" * 7), ("zero_length", struct.pack("<Q", 0) + payload),
-             ("length_2^63", pack(header, payload, length=2**63)), ("length_over_max", pack(header, payload, length=MAX_HEADER + 1)),
-             ("length_past_end", pack(header, b"", length=len(json.dumps(header)) + 8 + len(payload) + 16)),
-             ("length_short", pack(json.dumps(header), payload, length=16))]
-    for label, value in [("list", []), ("number", 5), ("string", "x"), ("null", None), ("true", True), ("float", 1.5),
-                         ("empty_mapping", {}), ("list_of_header", [header])]:
+    cases = [
+        ("empty", b""),
+        ("seven_bytes", b"\x01" * 7),
+        ("zero_length", struct.pack("<Q", 0) + payload),
+        ("length_2^63", pack(header, payload, length=2**63)),
+        ("length_over_max", pack(header, payload, length=MAX_HEADER + 1)),
+        ("length_past_end", pack(header, b"", length=len(json.dumps(header)) + 8 + len(payload) + 16)),
+        ("length_short", pack(json.dumps(header), payload, length=16)),
+    ]
+    for label, value in [
+        ("list", []),
+        ("number", 5),
+        ("string", "x"),
+        ("null", None),
+        ("true", True),
+        ("float", 1.5),
+        ("empty_mapping", {}),
+        ("list_of_header", [header]),
+    ]:
         cases.append((f"header_{label}", pack(value, payload)))
-    cases += [("not_utf8", pack(b'{"\xff\xfe": 1}', payload)), ("utf16", pack(json.dumps(header).encode("utf-16"), payload)),
-              ("bom", pack(b"\xef\xbb\xbf" + json.dumps(header).encode(), payload)),
-              ("nan_in_header", pack(json.dumps(header)[:-1] + ', "x": NaN}', payload)),
-              ("huge_int", pack('{"x": ' + "9" * 5000 + "}", payload)),
-              ("deep_list", pack("[" * 100_000 + "]" * 100_000, payload)),
-              ("deep_dict", pack('{"a":' * 50_000 + "1" + "}" * 50_000, payload)),
-              ("truncated_json", pack(json.dumps(header)[:-5], payload)),
-              ("binary_noise", pack(bytes(range(256)) * 4, payload))]
-    dup = json.dumps(header)[:-1] + f', {json.dumps(first)}: {json.dumps(t0)}}}'
+    cases += [
+        ("not_utf8", pack(b'{"\xff\xfe": 1}', payload)),
+        ("utf16", pack(json.dumps(header).encode("utf-16"), payload)),
+        ("bom", pack(b"\xef\xbb\xbf" + json.dumps(header).encode(), payload)),
+        ("nan_in_header", pack(json.dumps(header)[:-1] + ', "x": NaN}', payload)),
+        ("huge_int", pack('{"x": ' + "9" * 5000 + "}", payload)),
+        ("deep_list", pack("[" * 100_000 + "]" * 100_000, payload)),
+        ("deep_dict", pack('{"a":' * 50_000 + "1" + "}" * 50_000, payload)),
+        ("truncated_json", pack(json.dumps(header)[:-5], payload)),
+        ("binary_noise", pack(bytes(range(256)) * 4, payload)),
+    ]
+    dup = json.dumps(header)[:-1] + f", {json.dumps(first)}: {json.dumps(t0)}}}"
     cases.append(("duplicate_tensor", pack(dup, payload)))
-    cases.append(("duplicate_card_key", pack({**header, "__metadata__": {CARD_KEY: card_text[:-1] + ', "name": "x"}'}}, payload)))
+    cases.append(
+        ("duplicate_card_key", pack({**header, "__metadata__": {CARD_KEY: card_text[:-1] + ', "name": "x"}'}}, payload))
+    )
     for label, value in [("list", []), ("text", "x"), ("number", 1), ("null", None)]:
         cases.append((f"metadata_{label}", pack({**header, "__metadata__": value}, payload)))
-    for label, value in [("number", 5), ("list", [card_text]), ("mapping", card), ("null", None), ("bytes_like", "\udcff")]:
+    for label, value in [
+        ("number", 5),
+        ("list", [card_text]),
+        ("mapping", card),
+        ("null", None),
+        ("bytes_like", "\udcff"),
+    ]:
         cases.append((f"card_{label}", pack({**header, "__metadata__": {CARD_KEY: value}}, payload)))
-    cases += [("card_not_json", pack({**header, "__metadata__": {CARD_KEY: "{not json"}}, payload)),
-              ("card_nan", pack({**header, "__metadata__": {CARD_KEY: card_text.replace('"top_db": 80.0', '"top_db": NaN')}}, payload)),
-              ("card_deep", pack({**header, "__metadata__": {CARD_KEY: "[" * 100_000 + "]" * 100_000}}, payload)),
-              ("card_huge", pack({**header, "__metadata__": {CARD_KEY: json.dumps({**card, "notes": "x" * 1_100_000})}}, payload)),
-              ("card_extra_meta", pack({**header, "__metadata__": {**meta, "other": "x"}}, payload)),
-              ("no_metadata", pack(tensors, payload)), ("no_card", pack({**header, "__metadata__": {"x": "y"}}, payload))]
-    bad_entries = [("no_offsets", dict(data_offsets=...)), ("no_dtype", dict(dtype=...)), ("no_shape", dict(shape=...)),
-                   ("extra_key", dict(extra=1)), ("dtype_f64", dict(dtype="F64")), ("dtype_i8", dict(dtype="I8")),
-                   ("dtype_number", dict(dtype=5)), ("dtype_object", dict(dtype="object")), ("shape_text", dict(shape="x")),
-                   ("shape_negative", dict(shape=[-1])), ("shape_float", dict(shape=[1.5])), ("shape_bool", dict(shape=[True])),
-                   ("shape_huge", dict(shape=[2**70])), ("shape_rank9", dict(shape=[1] * 9)), ("offsets_one", dict(data_offsets=[5])),
-                   ("offsets_reversed", dict(data_offsets=t0["data_offsets"][::-1])), ("offsets_negative", dict(data_offsets=[-1, 3])),
-                   ("offsets_text", dict(data_offsets=["0", "4"])), ("offsets_huge", dict(data_offsets=[0, 10**30])),
-                   ("offsets_vs_shape", dict(shape=[1])), ("offsets_null", dict(data_offsets=None))]
+    cases += [
+        ("card_not_json", pack({**header, "__metadata__": {CARD_KEY: "{not json"}}, payload)),
+        (
+            "card_nan",
+            pack({**header, "__metadata__": {CARD_KEY: card_text.replace('"top_db": 80.0', '"top_db": NaN')}}, payload),
+        ),
+        ("card_deep", pack({**header, "__metadata__": {CARD_KEY: "[" * 100_000 + "]" * 100_000}}, payload)),
+        (
+            "card_huge",
+            pack({**header, "__metadata__": {CARD_KEY: json.dumps({**card, "notes": "x" * 1_100_000})}}, payload),
+        ),
+        ("card_extra_meta", pack({**header, "__metadata__": {**meta, "other": "x"}}, payload)),
+        ("no_metadata", pack(tensors, payload)),
+        ("no_card", pack({**header, "__metadata__": {"x": "y"}}, payload)),
+    ]
+    bad_entries = [
+        ("no_offsets", dict(data_offsets=...)),
+        ("no_dtype", dict(dtype=...)),
+        ("no_shape", dict(shape=...)),
+        ("extra_key", dict(extra=1)),
+        ("dtype_f64", dict(dtype="F64")),
+        ("dtype_i8", dict(dtype="I8")),
+        ("dtype_number", dict(dtype=5)),
+        ("dtype_object", dict(dtype="object")),
+        ("shape_text", dict(shape="x")),
+        ("shape_negative", dict(shape=[-1])),
+        ("shape_float", dict(shape=[1.5])),
+        ("shape_bool", dict(shape=[True])),
+        ("shape_huge", dict(shape=[2**70])),
+        ("shape_rank9", dict(shape=[1] * 9)),
+        ("offsets_one", dict(data_offsets=[5])),
+        ("offsets_reversed", dict(data_offsets=t0["data_offsets"][::-1])),
+        ("offsets_negative", dict(data_offsets=[-1, 3])),
+        ("offsets_text", dict(data_offsets=["0", "4"])),
+        ("offsets_huge", dict(data_offsets=[0, 10**30])),
+        ("offsets_vs_shape", dict(shape=[1])),
+        ("offsets_null", dict(data_offsets=None)),
+    ]
     cases += [(f"entry_{label}", entry(**changes)) for label, changes in bad_entries]
     for label, value in [("list", [1, 2]), ("number", 3), ("string", "F32"), ("null", None)]:
         cases.append((f"entry_is_{label}", pack({**header, first: value}, payload)))
@@ -369,9 +539,13 @@ def header_cases(base: bytes) -> list[tuple[str, bytes]]:
     (a0, a1), name_a = spans[0]
     (b0, b1), name_b = spans[1]
     overlap = {**header, name_b: {**tensors[name_b], "data_offsets": [a0, a0 + b1 - b0]}}
-    cases += [("overlap", pack(overlap, payload)), ("out_of_range", entry(data_offsets=[len(payload), len(payload) + a1 - a0])),
-              ("gap", pack({k: v for k, v in header.items() if k != name_a}, payload)),
-              ("trailing_bytes", pack(header, payload + b"\0" * 8)), ("missing_bytes", pack(header, payload[:-4]))]
+    cases += [
+        ("overlap", pack(overlap, payload)),
+        ("out_of_range", entry(data_offsets=[len(payload), len(payload) + a1 - a0])),
+        ("gap", pack({k: v for k, v in header.items() if k != name_a}, payload)),
+        ("trailing_bytes", pack(header, payload + b"\0" * 8)),
+        ("missing_bytes", pack(header, payload[:-4])),
+    ]
     many = {**header, **{f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(10_001)}}
     cases.append(("ten_thousand_tensors", pack(many, payload)))
     return cases
@@ -468,7 +642,9 @@ def test_the_whole_corpus_is_refused_within_bounded_memory_and_time(tmp_path, ba
                           "slowest_s": slowest, "wrong": wrong}))
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", script, str(good), str(folder)], capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(good), str(folder)], capture_output=True, text=True, timeout=600, env=env
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     print("hostile corpus:", result)
@@ -483,7 +659,9 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def _bounded(fn, *args):
@@ -499,12 +677,19 @@ def _bounded(fn, *args):
 
 
 @FUZZ
-@given(d=st.dictionaries(st.sampled_from([f.name for f in FeatureSpec.__dataclass_fields__.values()]) | st.text(max_size=8),
-                         json_values, max_size=8))
+@given(
+    d=st.dictionaries(
+        st.sampled_from([f.name for f in FeatureSpec.__dataclass_fields__.values()]) | st.text(max_size=8),
+        json_values,
+        max_size=8,
+    )
+)
 def test_fuzz_feature_spec(d):
     spec = _bounded(FeatureSpec.from_dict, d)
     if spec is not None:  # accepted: every bound really holds
-        assert card_schema.spec_problems(spec) == [] and card_schema.feature_bytes(spec) <= card_schema.MAX_ANALYSIS_BYTES
+        assert (
+            card_schema.spec_problems(spec) == [] and card_schema.feature_bytes(spec) <= card_schema.MAX_ANALYSIS_BYTES
+        )
 
 
 @pytest.fixture(scope="module")
@@ -516,8 +701,13 @@ def good_card(base) -> dict:
 @given(data=st.data())
 def test_fuzz_card_validator(good_card, data):
     card = json.loads(json.dumps(good_card))
-    where = data.draw(st.sampled_from([("card", k) for k in card] + [("feature_spec", k) for k in card["feature_spec"]]
-                                      + [("arch_kwargs", k) for k in ("depths", "dims", "drop_rate", "x")]))
+    where = data.draw(
+        st.sampled_from(
+            [("card", k) for k in card]
+            + [("feature_spec", k) for k in card["feature_spec"]]
+            + [("arch_kwargs", k) for k in ("depths", "dims", "drop_rate", "x")]
+        )
+    )
     target = card if where[0] == "card" else card[where[0]]
     target[where[1]] = data.draw(json_values)
     result = _bounded(ModelCard.from_dict, card)

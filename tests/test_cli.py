@@ -41,8 +41,12 @@ def one_line_error(err: str) -> str:
 def tmpfs(folder: Path, *options: str):
     """A real tmpfs at ``folder`` (``size=64k``, ``ro``, ...), unmounted afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options) or "size=1m", "none", str(folder)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options) or "size=1m", "none", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}); needs root")
     try:
@@ -65,7 +69,9 @@ def test_a_single_file_without_voice_is_its_sentence_and_exit_2(tmp_path, tiny_b
         load_recording(f, sample_rate=8000)
     code, out, err = run(capsys, "analyze", f, "--model", tiny_bundle, "--device", "cpu")
     assert code == 2 and out == ""
-    assert one_line_error(err) == f"sand-gui: {refused.value}" and str(refused.value).startswith("ID042_phonationA.wav: ")
+    assert one_line_error(err) == f"sand-gui: {refused.value}" and str(refused.value).startswith(
+        "ID042_phonationA.wav: "
+    )
 
 
 def test_error_text_is_one_line_whatever_the_file_name_holds(tmp_path, tiny_bundle, capsys):
@@ -108,6 +114,7 @@ def test_json_is_strict_even_for_float_extremes(tmp_path, tiny_bundle, capsys):
         sf.write(tmp_path / f"ID042_{t}.wav", x, 8000, subtype="FLOAT")
     code, out, err = run(capsys, "analyze", tmp_path, "--model", tiny_bundle, "--device", "cpu", "--json")
     if code == 0:
+
         def bad(name):
             raise AssertionError(f"{name} in the JSON output")
 
@@ -120,19 +127,23 @@ def test_json_is_strict_even_for_float_extremes(tmp_path, tiny_bundle, capsys):
 
 def test_report_on_a_read_only_file_system_is_one_sentence(tmp_path, tiny_bundle, patient_dir, capsys):
     with tmpfs(tmp_path / "ro", "ro", "size=1m") as ro:
-        code, out, err = run(capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu",
-                             "--report", ro / "ID042_report")
+        code, out, err = run(
+            capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu", "--report", ro / "ID042_report"
+        )
         line = one_line_error(err)
         assert code == 2 and out == ""
         assert line == f"sand-gui: {ro / 'ID042_report.pdf'}: the file system is read-only."
 
 
-def test_report_on_a_full_disk_names_the_file_and_leaves_nothing_half_written(tmp_path, tiny_bundle, patient_dir, capsys):
+def test_report_on_a_full_disk_names_the_file_and_leaves_nothing_half_written(
+    tmp_path, tiny_bundle, patient_dir, capsys
+):
     with tmpfs(tmp_path / "full", "size=64k") as full:
         (full / "ID042_report.pdf").write_bytes(b"%PDF- an older report that must survive")
         fill(full)
-        code, out, err = run(capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu",
-                             "--report", full / "ID042_report")
+        code, out, err = run(
+            capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu", "--report", full / "ID042_report"
+        )
         line = one_line_error(err)
         assert code == 2 and out == ""
         assert line == f"sand-gui: {full / 'ID042_report.pdf'}: no space left on the device."
@@ -153,22 +164,47 @@ def test_output_to_a_full_disk_names_the_file(tmp_path, tiny_bundle, patient_dir
 
 def test_a_report_where_a_folder_is_a_file(tmp_path, tiny_bundle, patient_dir, capsys):
     (tmp_path / "afile").write_text("not a folder")
-    code, out, err = run(capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu",
-                         "--report", tmp_path / "afile" / "ID042_report")
+    code, out, err = run(
+        capsys,
+        "analyze",
+        patient_dir,
+        "--model",
+        tiny_bundle,
+        "--device",
+        "cpu",
+        "--report",
+        tmp_path / "afile" / "ID042_report",
+    )
     assert code == 2 and out == ""
     assert one_line_error(err) == f"sand-gui: {tmp_path / 'afile'}: is a file, not a folder."
 
 
 def test_report_option_writes_four_files(tmp_path, tiny_bundle, patient_dir, capsys):
-    code, out, err = run(capsys, "analyze", patient_dir, "--model", tiny_bundle, "--device", "cpu",
-                         "--report", tmp_path / "out" / "ID042")
+    code, out, err = run(
+        capsys,
+        "analyze",
+        patient_dir,
+        "--model",
+        tiny_bundle,
+        "--device",
+        "cpu",
+        "--report",
+        tmp_path / "out" / "ID042",
+    )
     assert code == 0 and "Final class" in out and err == ""
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ID042.csv", "ID042.json", "ID042.pdf", "ID042_patient.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "ID042.csv",
+        "ID042.json",
+        "ID042.pdf",
+        "ID042_patient.csv",
+    ]
 
 
 def closed_pipe_run(*argv: str) -> tuple[int, str]:
     """Run ``sand-gui`` whose reader is gone before the output is written (``… | head``)."""
-    proc = subprocess.Popen([sys.executable, "-m", "sand_gui.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sand_gui.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # as `head` does once it has what it wants
     err = proc.stderr.read().decode()
     return proc.wait(timeout=300), err

@@ -52,12 +52,15 @@ def test_read_sheet_and_test_workbook_ids(tmp_path):
     assert all(p.label is None and p.split == "test" for p in test) and all(p.split == "training" for p in train)
 
 
-@pytest.mark.parametrize("rows, sheet, reason", [
-    ([("ID000", 61, "M", 7)], TRAINING_SHEET, r"row 2 \(ID000\): unknown class 7"),
-    ([("ID000", 61, "M", "severe")], TRAINING_SHEET, r"row 2 \(ID000\): class 'severe' is not a whole number"),
-    ([(None, 61, "M", 3)], TRAINING_SHEET, "row 2: no ID"),
-    ([("ID000", 61, "M", 3)], "Other sheet", "no sheet 'SAND - TRAINING set - Task 1' \\(sheets: 'Other sheet'\\)"),
-])
+@pytest.mark.parametrize(
+    "rows, sheet, reason",
+    [
+        ([("ID000", 61, "M", 7)], TRAINING_SHEET, r"row 2 \(ID000\): unknown class 7"),
+        ([("ID000", 61, "M", "severe")], TRAINING_SHEET, r"row 2 \(ID000\): class 'severe' is not a whole number"),
+        ([(None, 61, "M", 3)], TRAINING_SHEET, "row 2: no ID"),
+        ([("ID000", 61, "M", 3)], "Other sheet", "no sheet 'SAND - TRAINING set - Task 1' \\(sheets: 'Other sheet'\\)"),
+    ],
+)
 def test_bad_workbooks_are_named(tmp_path, rows, sheet, reason):
     _workbook(tmp_path / WORKBOOK, sheet, rows)
     with pytest.raises(DatasetError, match=reason) as err:
@@ -99,7 +102,9 @@ def test_collect_from_layout_with_alias_folder(tmp_path):
     assert found["rhythmPA"].name == "ID003_diadochokinesisPA.wav"
     with pytest.raises(DatasetError, match="no recordings of patient ID005"):
         collect_recordings(tmp_path, patient_id="ID005")
-    with pytest.raises(SeveralPatientsError, match=r"a SAND dataset root with 2 patients \(ID003, ID004\); pass --id") as err:
+    with pytest.raises(
+        SeveralPatientsError, match=r"a SAND dataset root with 2 patients \(ID003, ID004\); pass --id"
+    ) as err:
         collect_recordings(tmp_path)
     assert err.value.ids == ["ID003", "ID004"]
 
@@ -118,9 +123,15 @@ def test_a_session_folder_uses_the_latest_take(tmp_path):
     assert found["phonationA"].name == "ID9_phonationA_take02.wav" and found["rhythmPA"].name == "ID9_rhythmPA.wav"
 
 
-@pytest.mark.parametrize("takes, latest", [
-    ([9, 10], 10), ([99, 100], 100), ([2, 10, 9], 10), ([1, 3, 20, 100, 11], 100),
-])
+@pytest.mark.parametrize(
+    "takes, latest",
+    [
+        ([9, 10], 10),
+        ([99, 100], 100),
+        ([2, 10, 9], 10),
+        ([1, 3, 20, 100, 11], 100),
+    ],
+)
 def test_take_numbers_sort_numerically(tmp_path, takes, latest):
     for n in takes:
         _write(tmp_path / f"ID9_phonationE_take{n}.wav")

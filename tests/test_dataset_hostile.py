@@ -46,30 +46,40 @@ def one_sentence(err: Exception) -> str:
     return text
 
 
-@pytest.mark.parametrize("rows, header, expected", [
-    # duplicated IDs, also when written differently (7 and ID007 are one patient)
-    ([("ID003", 50, "M", 2), ("ID004", 51, "F", 3), ("ID003", 52, "M", 4)], None,
-     f"{WHERE}, row 4 (ID003): repeats the patient of row 2; each patient must appear once."),
-    ([(7, 50, "M", 2), ("ID007", 51, "F", 3)], None, f"{WHERE}, row 3 (ID007): repeats the patient of row 2"),
-    # classes that are not whole numbers 1..5
-    ([("ID003", 50, "M", 2.5)], None, f"{WHERE}, row 2 (ID003): class 2.5 is not a whole number 1..5."),
-    ([("ID003", 50, "M", 0)], None, f"{WHERE}, row 2 (ID003): unknown class 0; classes are whole numbers 1..5."),
-    ([("ID003", 50, "M", 6)], None, "row 2 (ID003): unknown class 6"),
-    ([("ID003", 50, "M", True)], None, "row 2 (ID003): class 'True' is not a whole number 1..5."),
-    ([("ID003", 50, "M", "mild")], None, "row 2 (ID003): class 'mild' is not a whole number 1..5."),
-    ([("ID003", 50, "M", "nan")], None, "row 2 (ID003): class nan is not a whole number 1..5."),
-    ([("ID003", 50, "M", None)], None, "row 2 (ID003): no class; every patient of a labelled table needs one"),
-    # IDs that are not IDs
-    ([(7.5, 50, "M", 2)], None, f"{WHERE}, row 2: ID 7.5 is not a whole number."),
-    ([(-3, 50, "M", 2)], None, "row 2: ID -3 is outside 0..999999999."),
-    ([("../../etc/passwd", 50, "M", 2)], None, "row 2: ID '../../etc/passwd' is not a patient ID"),
-    ([("ID\n003", 50, "M", 2)], None, "row 2: ID 'ID\\n003' is not a patient ID"),
-    ([(None, 50, "M", 2)], None, f"{WHERE}, row 2: no ID."),
-    # missing or doubled columns
-    ([("ID003", 50, "M")], ("ID", "Age", "Sex"), f"{WHERE}, row 1: no Class column; a labelled table needs ID and Class."),
-    ([(50, "M", 2)], ("Age", "Sex", "Class"), f"{WHERE}: no ID column in the header"),
-    ([("ID003", "ID004", 2)], ("ID", "id", "Class"), f"{WHERE}, row 1: two ID columns."),
-])
+@pytest.mark.parametrize(
+    "rows, header, expected",
+    [
+        # duplicated IDs, also when written differently (7 and ID007 are one patient)
+        (
+            [("ID003", 50, "M", 2), ("ID004", 51, "F", 3), ("ID003", 52, "M", 4)],
+            None,
+            f"{WHERE}, row 4 (ID003): repeats the patient of row 2; each patient must appear once.",
+        ),
+        ([(7, 50, "M", 2), ("ID007", 51, "F", 3)], None, f"{WHERE}, row 3 (ID007): repeats the patient of row 2"),
+        # classes that are not whole numbers 1..5
+        ([("ID003", 50, "M", 2.5)], None, f"{WHERE}, row 2 (ID003): class 2.5 is not a whole number 1..5."),
+        ([("ID003", 50, "M", 0)], None, f"{WHERE}, row 2 (ID003): unknown class 0; classes are whole numbers 1..5."),
+        ([("ID003", 50, "M", 6)], None, "row 2 (ID003): unknown class 6"),
+        ([("ID003", 50, "M", True)], None, "row 2 (ID003): class 'True' is not a whole number 1..5."),
+        ([("ID003", 50, "M", "mild")], None, "row 2 (ID003): class 'mild' is not a whole number 1..5."),
+        ([("ID003", 50, "M", "nan")], None, "row 2 (ID003): class nan is not a whole number 1..5."),
+        ([("ID003", 50, "M", None)], None, "row 2 (ID003): no class; every patient of a labelled table needs one"),
+        # IDs that are not IDs
+        ([(7.5, 50, "M", 2)], None, f"{WHERE}, row 2: ID 7.5 is not a whole number."),
+        ([(-3, 50, "M", 2)], None, "row 2: ID -3 is outside 0..999999999."),
+        ([("../../etc/passwd", 50, "M", 2)], None, "row 2: ID '../../etc/passwd' is not a patient ID"),
+        ([("ID\n003", 50, "M", 2)], None, "row 2: ID 'ID\\n003' is not a patient ID"),
+        ([(None, 50, "M", 2)], None, f"{WHERE}, row 2: no ID."),
+        # missing or doubled columns
+        (
+            [("ID003", 50, "M")],
+            ("ID", "Age", "Sex"),
+            f"{WHERE}, row 1: no Class column; a labelled table needs ID and Class.",
+        ),
+        ([(50, "M", 2)], ("Age", "Sex", "Class"), f"{WHERE}: no ID column in the header"),
+        ([("ID003", "ID004", 2)], ("ID", "id", "Class"), f"{WHERE}, row 1: two ID columns."),
+    ],
+)
 def test_malformed_rows_are_one_sentence_naming_workbook_sheet_row(tmp_path, rows, header, expected):
     path = workbook(tmp_path / WORKBOOK, rows, header=header or ("ID", "Age", "Sex", "Class"))
     with pytest.raises(DatasetError) as err:
@@ -123,14 +133,17 @@ def test_too_many_rows_are_refused(tmp_path, monkeypatch):
         read_manifest(tmp_path / "labels.csv")
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"ID,Class\nID003,2\n\xff\xfe\n", "labels.csv: not UTF-8 text; save the manifest as CSV UTF-8."),
-    (b"ID,Class\nID003,2\nID003,3\n", "labels.csv, row 3 (ID003): repeats the patient of row 2"),
-    (b"ID,Class\nID003,9\n", "labels.csv, row 2 (ID003): unknown class 9"),
-    (b"Name,Class\nA,2\n", "labels.csv: no ID column in the header"),
-    (b"", "labels.csv: is empty."),
-    (b'ID,Class\n"ID003,2\n', "labels.csv"),  # an unclosed quote
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"ID,Class\nID003,2\n\xff\xfe\n", "labels.csv: not UTF-8 text; save the manifest as CSV UTF-8."),
+        (b"ID,Class\nID003,2\nID003,3\n", "labels.csv, row 3 (ID003): repeats the patient of row 2"),
+        (b"ID,Class\nID003,9\n", "labels.csv, row 2 (ID003): unknown class 9"),
+        (b"Name,Class\nA,2\n", "labels.csv: no ID column in the header"),
+        (b"", "labels.csv: is empty."),
+        (b'ID,Class\n"ID003,2\n', "labels.csv"),  # an unclosed quote
+    ],
+)
 def test_malformed_manifests(tmp_path, content, expected):
     (tmp_path / "labels.csv").write_bytes(content)
     try:
@@ -180,8 +193,11 @@ def _drop_member(data: bytes, name: str) -> bytes:
 # --- fuzzing -----------------------------------------------------------------------------
 
 CELLS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["ID003", "7", " 5 ", "", "=A1", "ID", "Class"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["ID003", "7", " 5 ", "", "=A1", "ID", "Class"]),
     st.text(max_size=30),
 )
 ROWS = st.lists(st.lists(CELLS, min_size=0, max_size=6).map(tuple), max_size=12)
@@ -209,13 +225,17 @@ def test_fuzz_table_rows(header, rows, labelled):
 
 
 XLSX_CELLS = st.one_of(
-    st.none(), st.integers(min_value=-10**12, max_value=10**12),
-    st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+    st.none(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
     st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(st.lists(XLSX_CELLS, min_size=4, max_size=4), max_size=6))
 def test_fuzz_real_workbooks(tmp_path, rows):
     path = workbook(tmp_path / WORKBOOK, rows)
@@ -228,8 +248,11 @@ def test_fuzz_real_workbooks(tmp_path, rows):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.one_of(st.binary(max_size=300),
-                      st.text(alphabet="ID,Class0123456789\n\r\" ;\x00é", max_size=200).map(str.encode)))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300), st.text(alphabet='ID,Class0123456789\n\r" ;\x00é', max_size=200).map(str.encode)
+    )
+)
 def test_fuzz_manifest_bytes(tmp_path, data):
     (tmp_path / "labels.csv").write_bytes(data)
     try:
@@ -241,8 +264,12 @@ def test_fuzz_manifest_bytes(tmp_path, data):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), min_size=1, max_size=8),
-       cut=st.one_of(st.none(), st.integers(min_value=0)))
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), min_size=1, max_size=8
+    ),
+    cut=st.one_of(st.none(), st.integers(min_value=0)),
+)
 def test_fuzz_damaged_workbook_bytes(tmp_path, flips, cut):
     good = tmp_path / "good.xlsx"
     if not good.exists():

@@ -29,8 +29,16 @@ def wav_header(*, channels=1, rate=8000, bits=16, tag=1, data_bytes=0) -> bytes:
     """A canonical 44-byte RIFF/WAVE header that claims whatever it is told."""
     block = channels * bits // 8
     fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
-    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
-            + b"data" + struct.pack("<I", data_bytes))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_bytes)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
 
 
 def _sparse_many_channels(p):
@@ -46,16 +54,44 @@ CASES = {
     "not audio": (lambda p: (p / NAME).write_text("hello, not a wave"), "not a readable audio file", Code.UNREADABLE),
     "empty file": (lambda p: (p / NAME).write_bytes(b""), "not a readable audio file", Code.UNREADABLE),
     "zero frames": (lambda p: _write(p, NAME, np.zeros(0, dtype=np.float32)), "no audio (0 frames)", Code.EMPTY),
-    "nan": (lambda p: _write(p, NAME, np.r_[vowel(1.0), np.nan].astype(np.float32)), "1 NaN or infinite samples in the file", Code.NON_FINITE),
-    "inf": (lambda p: _write(p, NAME, np.r_[np.inf, vowel(1.0)].astype(np.float32)), "NaN or infinite", Code.NON_FINITE),
-    "digital silence": (lambda p: _write(p, NAME, np.zeros(8000, dtype=np.float32), subtype="PCM_16"), "no voice found (digital silence", Code.SILENT),
+    "nan": (
+        lambda p: _write(p, NAME, np.r_[vowel(1.0), np.nan].astype(np.float32)),
+        "1 NaN or infinite samples in the file",
+        Code.NON_FINITE,
+    ),
+    "inf": (
+        lambda p: _write(p, NAME, np.r_[np.inf, vowel(1.0)].astype(np.float32)),
+        "NaN or infinite",
+        Code.NON_FINITE,
+    ),
+    "digital silence": (
+        lambda p: _write(p, NAME, np.zeros(8000, dtype=np.float32), subtype="PCM_16"),
+        "no voice found (digital silence",
+        Code.SILENT,
+    ),
     "dc only": (lambda p: _write(p, NAME, np.full(8000, 0.25, dtype=np.float32)), "a constant DC offset", Code.SILENT),
-    "near silence": (lambda p: _write(p, NAME, 1e-6 * np.sin(np.arange(8000)).astype(np.float32)), "no voice found (peak -120 dBFS, below the -80 dBFS floor)", Code.NO_VOICE),
-    "absurd rate low": (lambda p: _write(p, NAME, vowel(1.0), sr=1000), "sample rate 1000 Hz is outside", Code.BAD_RATE),
-    "absurd rate high": (lambda p: _write(p, NAME, vowel(1.0), sr=768000), "sample rate 768000 Hz is outside", Code.BAD_RATE),
+    "near silence": (
+        lambda p: _write(p, NAME, 1e-6 * np.sin(np.arange(8000)).astype(np.float32)),
+        "no voice found (peak -120 dBFS, below the -80 dBFS floor)",
+        Code.NO_VOICE,
+    ),
+    "absurd rate low": (
+        lambda p: _write(p, NAME, vowel(1.0), sr=1000),
+        "sample rate 1000 Hz is outside",
+        Code.BAD_RATE,
+    ),
+    "absurd rate high": (
+        lambda p: _write(p, NAME, vowel(1.0), sr=768000),
+        "sample rate 768000 Hz is outside",
+        Code.BAD_RATE,
+    ),
     "missing": (lambda p: None, "file not found", Code.NOT_FOUND),
     "folder": (lambda p: (p / NAME).mkdir(), "is a folder", Code.UNREADABLE),
-    "truncated wav": (lambda p: (p / NAME).write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt "), "not a readable audio file", Code.UNREADABLE),
+    "truncated wav": (
+        lambda p: (p / NAME).write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt "),
+        "not a readable audio file",
+        Code.UNREADABLE,
+    ),
     "1024 channels": (_sparse_many_channels, f"declares 1024 channels; at most {MAX_CHANNELS}", Code.TOO_LARGE),
 }
 
@@ -76,7 +112,9 @@ def test_bad_file_gives_one_sentence_naming_it(tmp_path, case):
 def test_too_short_after_trimming(tmp_path):
     path = _write(tmp_path, "ID1_rhythmPA.wav", vowel(0.3, lead=1.0))
     rec = load_recording(path, sample_rate=8000)
-    with pytest.raises(AudioError, match=r"^ID1_rhythmPA.wav: 0\.\d\d s of voice after trimming; at least 0.5 s is needed\.$") as info:
+    with pytest.raises(
+        AudioError, match=r"^ID1_rhythmPA.wav: 0\.\d\d s of voice after trimming; at least 0.5 s is needed\.$"
+    ) as info:
         prepare_input(rec.samples, spec=TEST_SPEC, task=get_task("rhythmPA"), name=path.name)
     assert info.value.code is Code.TOO_SHORT
 
@@ -128,6 +166,7 @@ def test_non_finite_samples_given_directly_to_the_trimmer_are_refused():
 
 
 # --- every code has a producer and a flag --------------------------------------------------
+
 
 def _warning_file(p, code):
     x = vowel(2.0, lead=0.3, level=0.3)
@@ -183,12 +222,25 @@ def test_codes_and_flags_match_one_to_one():
 
 # --- the CLI --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", ["not audio", "digital silence", "absurd rate low", "1024 channels"])
 def test_cli_prints_one_line_and_exits_2(tmp_path, tiny_bundle, case):
     CASES[case][0](tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "sand_gui.cli", "analyze", str(tmp_path / NAME), "--model", str(tiny_bundle), "--device", "cpu"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "sand_gui.cli",
+            "analyze",
+            str(tmp_path / NAME),
+            "--model",
+            str(tiny_bundle),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -196,12 +248,18 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, tiny_bundle, case):
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("args, reason", [
-    (["analyze", "/no/such/folder"], "no such file or folder"),
-    (["analyze", "{tmp}/x.wav", "--model", "{tmp}/missing.safetensors"], "missing.safetensors: model bundle not found"),
-    (["analyze", "{tmp}"], "no audio file named after a task"),
-    (["card", "{tmp}/x.wav"], "x.wav: not a safetensors bundle"),
-])
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["analyze", "/no/such/folder"], "no such file or folder"),
+        (
+            ["analyze", "{tmp}/x.wav", "--model", "{tmp}/missing.safetensors"],
+            "missing.safetensors: model bundle not found",
+        ),
+        (["analyze", "{tmp}"], "no audio file named after a task"),
+        (["card", "{tmp}/x.wav"], "x.wav: not a safetensors bundle"),
+    ],
+)
 def test_cli_usage_errors(tmp_path, args, reason):
     sf.write(tmp_path / "x_phonationA.wav", vowel(1.0), 8000)
     (tmp_path / "x.wav").write_bytes(b"\x00" * 7 + b"\x7f" * 20)

@@ -9,20 +9,30 @@ import librosa
 import numpy as np
 import pytest
 import torch
-
-from sand_gui.features import SEED_SPEC, FeatureSpec, compute_features, mel_db, prepare_input, to_windows, window_starts
-from sand_gui.errors import AudioError, BundleError
-from sand_gui.tasks import get_task
-
 from sandtest import TEST_SPEC, ddk, vowel
+
+from sand_gui.errors import AudioError, BundleError
+from sand_gui.features import SEED_SPEC, FeatureSpec, compute_features, mel_db, prepare_input, to_windows, window_starts
+from sand_gui.tasks import get_task
 
 
 def librosa_reference(y: np.ndarray, spec: FeatureSpec, family: str):
     f_min, f_max = spec.band(family)
     S = librosa.feature.melspectrogram(
-        y=y.astype(np.float64), sr=spec.sample_rate, n_fft=spec.n_fft, hop_length=spec.hop_length,
-        win_length=spec.n_fft, window="hann", center=True, pad_mode="reflect", power=2.0,
-        n_mels=spec.n_mels, fmin=f_min, fmax=f_max, htk=True, norm=None,
+        y=y.astype(np.float64),
+        sr=spec.sample_rate,
+        n_fft=spec.n_fft,
+        hop_length=spec.hop_length,
+        win_length=spec.n_fft,
+        window="hann",
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+        n_mels=spec.n_mels,
+        fmin=f_min,
+        fmax=f_max,
+        htk=True,
+        norm=None,
     )
     db = librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=spec.top_db)
     d1 = librosa.feature.delta(db, width=spec.delta_width, order=1, mode="nearest")
@@ -32,12 +42,15 @@ def librosa_reference(y: np.ndarray, spec: FeatureSpec, family: str):
     return db, F
 
 
-@pytest.mark.parametrize("spec, family, make", [
-    (SEED_SPEC, "phonation", lambda sr: vowel(2.0, sr=sr, lead=0.0)),
-    (SEED_SPEC, "rhythm", lambda sr: ddk(2.0, sr=sr, lead=0.0)),
-    (TEST_SPEC, "phonation", lambda sr: vowel(2.0, sr=sr, lead=0.0)),
-    (TEST_SPEC, "rhythm", lambda sr: ddk(2.0, sr=sr, lead=0.0)),
-])
+@pytest.mark.parametrize(
+    "spec, family, make",
+    [
+        (SEED_SPEC, "phonation", lambda sr: vowel(2.0, sr=sr, lead=0.0)),
+        (SEED_SPEC, "rhythm", lambda sr: ddk(2.0, sr=sr, lead=0.0)),
+        (TEST_SPEC, "phonation", lambda sr: vowel(2.0, sr=sr, lead=0.0)),
+        (TEST_SPEC, "rhythm", lambda sr: ddk(2.0, sr=sr, lead=0.0)),
+    ],
+)
 def test_features_match_librosa(spec, family, make):
     y = make(spec.sample_rate)
     ref_db, ref = librosa_reference(y, spec, family)
@@ -84,7 +97,9 @@ def test_prepare_input_trims_and_windows():
 
 def test_too_little_voice_is_refused_with_the_name():
     x = vowel(0.2, lead=1.0)
-    with pytest.raises(AudioError, match=r"ID1_phonationA.wav: 0\.\d+ s of voice after trimming; at least 0.5 s is needed"):
+    with pytest.raises(
+        AudioError, match=r"ID1_phonationA.wav: 0\.\d+ s of voice after trimming; at least 0.5 s is needed"
+    ):
         prepare_input(x, spec=TEST_SPEC, task=get_task("phonationA"), name="ID1_phonationA.wav")
 
 

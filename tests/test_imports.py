@@ -3,9 +3,19 @@
 import subprocess
 import sys
 
-LIGHT = ["sand_gui.tasks", "sand_gui.classes", "sand_gui.errors", "sand_gui.audio", "sand_gui.vad",
-         "sand_gui.features", "sand_gui.bundle", "sand_gui.dataset", "sand_gui.resources", "sand_gui.cli",
-         "sand_gui.votes"]
+LIGHT = [
+    "sand_gui.tasks",
+    "sand_gui.classes",
+    "sand_gui.errors",
+    "sand_gui.audio",
+    "sand_gui.vad",
+    "sand_gui.features",
+    "sand_gui.bundle",
+    "sand_gui.dataset",
+    "sand_gui.resources",
+    "sand_gui.cli",
+    "sand_gui.votes",
+]
 
 
 def test_light_modules_do_not_import_torch_or_timm(tiny_bundle):

@@ -25,8 +25,9 @@ from sand_gui.measures.ddk import MIN_SYLLABLES
 SR = 8000
 
 
-def syllable_train(centres: np.ndarray, *, levels_db: np.ndarray | None = None, f0: float = 140.0,
-                   seed: int = 0, lead: float = 0.25) -> np.ndarray:
+def syllable_train(
+    centres: np.ndarray, *, levels_db: np.ndarray | None = None, f0: float = 140.0, seed: int = 0, lead: float = 0.25
+) -> np.ndarray:
     """A /pa/-like train [shape=(n,)] at ``SR`` whose vowels peak at ``centres`` (s)."""
     rng = np.random.default_rng(seed)
     n = int((lead + centres[-1] + 0.2) * SR)
@@ -115,8 +116,12 @@ def test_ddk_counts_match_the_synthetic_generator(corpus):
     count_err, rate_err = [], []
     for p in meta["patients"]:
         for task_id in ("rhythmPA", "rhythmTA", "rhythmKA"):
-            res = measure_recording(corpus / "training" / task_id / f"{p['id']}_{task_id}.wav", task_id=task_id,
-                                    spec=TEST_SPEC, sex=p["sex"])
+            res = measure_recording(
+                corpus / "training" / task_id / f"{p['id']}_{task_id}.wav",
+                task_id=task_id,
+                spec=TEST_SPEC,
+                sex=p["sex"],
+            )
             truth = p["recordings"][task_id]
             count_err.append(res.get("syllable_count").value - truth["syllables"])
             rate_err.append(100 * abs(res.get("ddk_rate").value - truth["rate"]) / truth["rate"])

@@ -71,8 +71,12 @@ def test_too_short_vowel_is_not_measurable(n):
 @pytest.mark.parametrize("signal", ["silence", "empty", "noise", "one_click"])
 def test_ddk_without_syllables(signal):
     rng = np.random.default_rng(1)
-    x = {"silence": np.zeros(2 * SR), "empty": np.zeros(0), "noise": 0.1 * rng.standard_normal(2 * SR),
-         "one_click": np.pad(np.hanning(400), (SR, SR))}[signal]
+    x = {
+        "silence": np.zeros(2 * SR),
+        "empty": np.zeros(0),
+        "noise": 0.1 * rng.standard_normal(2 * SR),
+        "one_click": np.pad(np.hanning(400), (SR, SR)),
+    }[signal]
     res = measure_task(x.astype(np.float32), sample_rate=SR, task_id="rhythmKA")
     assert res.get("syllable_count").value <= 1
     assert res.get("ddk_rate").why is Why.TOO_FEW_SYLLABLES
@@ -100,8 +104,9 @@ def test_unusable_files_give_a_row_naming_the_file(tmp_path, kind):
         sf.write(path, ddk(0.3, sr=SR, lead=0.0), SR)
     res = measure_recording(path, task_id="rhythmPA", spec=TEST_SPEC)
     assert res.error and res.error.startswith("ID7_rhythmPA.wav: ") and "\n" not in res.error
-    assert res.error_code == {"text": "unreadable", "silent": "silent", "short": "too_short",
-                              "missing": "not_found"}[kind]
+    assert (
+        res.error_code == {"text": "unreadable", "silent": "silent", "short": "too_short", "missing": "not_found"}[kind]
+    )
     assert [m.key for m in res.measures] == list(DDK_MEASURES)
     assert all(m.why is Why.RECORDING and m.reason == res.error for m in res.measures)
     assert_well_formed(res)
@@ -149,28 +154,45 @@ def test_without_parselmouth_every_entry_point_says_what_to_install(tmp_path):
                 assert isinstance(exc, __import__("sand_gui.errors").errors.SandError)
                 print(exc)
     """)
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
-                         cwd=str(tmp_path), env={**__import__("os").environ,
-                                                 "PYTHONPATH": str(__import__("pathlib").Path(__file__).parent)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(tmp_path),
+        env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).parent)},
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    sentence = ("Praat measures need praat-parselmouth, which is not installed; install it with "
-                "pip install 'sand-gui[measures]'.")
+    sentence = (
+        "Praat measures need praat-parselmouth, which is not installed; install it with "
+        "pip install 'sand-gui[measures]'."
+    )
     assert lines == [sentence] * 3
 
 
 @settings(max_examples=12, deadline=None)
-@given(kind=st.sampled_from(["noise", "sine", "silence", "clicks", "vowel", "ddk", "dc"]),
-       seconds=st.floats(min_value=0.0, max_value=1.2), level=st.floats(min_value=1e-6, max_value=1.0),
-       task=st.sampled_from(["phonationA", "phonationO", "rhythmPA"]), sex=st.sampled_from(["M", "F", None]))
+@given(
+    kind=st.sampled_from(["noise", "sine", "silence", "clicks", "vowel", "ddk", "dc"]),
+    seconds=st.floats(min_value=0.0, max_value=1.2),
+    level=st.floats(min_value=1e-6, max_value=1.0),
+    task=st.sampled_from(["phonationA", "phonationO", "rhythmPA"]),
+    sex=st.sampled_from(["M", "F", None]),
+)
 def test_any_signal_gives_finite_values_or_reasons(kind, seconds, level, task, sex):
     n = int(seconds * SR)
     rng = np.random.default_rng(n)
     t = np.arange(n) / SR
-    make = {"noise": lambda: rng.standard_normal(n), "sine": lambda: np.sin(2 * np.pi * 220 * t),
-            "silence": lambda: np.zeros(n), "clicks": lambda: (np.arange(n) % 997 == 0).astype(float),
-            "vowel": lambda: vowel(1.2, sr=SR, lead=0.0)[:n], "ddk": lambda: ddk(1.2, sr=SR, lead=0.0)[:n],
-            "dc": lambda: np.ones(n)}
+    make = {
+        "noise": lambda: rng.standard_normal(n),
+        "sine": lambda: np.sin(2 * np.pi * 220 * t),
+        "silence": lambda: np.zeros(n),
+        "clicks": lambda: (np.arange(n) % 997 == 0).astype(float),
+        "vowel": lambda: vowel(1.2, sr=SR, lead=0.0)[:n],
+        "ddk": lambda: ddk(1.2, sr=SR, lead=0.0)[:n],
+        "dc": lambda: np.ones(n),
+    }
     x = make[kind]()
     res = measure_task((level * x).astype(np.float32), sample_rate=SR, task_id=task, sex=sex)
     assert_well_formed(res)

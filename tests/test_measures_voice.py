@@ -34,12 +34,23 @@ from sand_gui.measures import (
 )
 
 SR = 8000
-VOWELS = {"a": ((750, 90), (1250, 100), (2600, 140)), "i": ((300, 60), (2250, 120), (3000, 160)),
-          "u": ((320, 60), (850, 80), (2500, 140))}
+VOWELS = {
+    "a": ((750, 90), (1250, 100), (2600, 140)),
+    "i": ((300, 60), (2250, 120), (3000, 160)),
+    "u": ((320, 60), (850, 80), (2500, 140)),
+}
 
 
-def pulse_vowel(*, f0: float, jitter: float = 0.0, shimmer: float = 0.0, seconds: float = 2.0, vowel: str = "a",
-                seed: int = 0, lead: float = 0.3) -> tuple[np.ndarray, float]:
+def pulse_vowel(
+    *,
+    f0: float,
+    jitter: float = 0.0,
+    shimmer: float = 0.0,
+    seconds: float = 2.0,
+    vowel: str = "a",
+    seed: int = 0,
+    lead: float = 0.3,
+) -> tuple[np.ndarray, float]:
     """A voice [shape=(n,)] at ``SR`` and the local jitter (%) of its drawn periods.
 
     Periods are 1/f0 times (1 + ``jitter`` x N(0, 1)); pulse amplitudes 1 + ``shimmer`` x N(0, 1).
@@ -126,8 +137,9 @@ def test_formants_and_vowel_space_area():
     rows = {}
     for vowel in "aiu":
         x, _ = pulse_vowel(f0=100.0, jitter=0.004, seconds=1.0, vowel=vowel, seed=1, lead=0.0)
-        rows[f"phonation{vowel.upper()}"] = measure_task(x, sample_rate=SR, task_id=f"phonation{vowel.upper()}",
-                                                         sex="M")
+        rows[f"phonation{vowel.upper()}"] = measure_task(
+            x, sample_rate=SR, task_id=f"phonation{vowel.upper()}", sex="M"
+        )
     for vowel in "aiu":
         t = rows[f"phonation{vowel.upper()}"]
         (f1, _), (f2, _), _ = VOWELS[vowel]

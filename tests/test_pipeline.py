@@ -5,13 +5,12 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from sandtest import vowel
 
+from sand_gui.dataset import collect_recordings
 from sand_gui.model import Classifier, resolve_device
 from sand_gui.pipeline import analyze
-from sand_gui.dataset import collect_recordings
 from sand_gui.tasks import TASK_IDS
-
-from sandtest import vowel
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +67,51 @@ def test_device_resolution_on_a_cpu_machine():
 
 def test_cli_json_schema_end_to_end(patient_dir, tiny_bundle):
     proc = subprocess.run(
-        [sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir), "--model", str(tiny_bundle), "--device", "cpu", "--json"],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "sand_gui.cli",
+            "analyze",
+            str(patient_dir),
+            "--model",
+            str(tiny_bundle),
+            "--device",
+            "cpu",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
-    assert {"schema_version", "tasks", "votes", "final_class", "final_label", "tie_broken", "tie_rule", "model", "device", "elapsed_ms", "quality_ok"} <= set(d)
+    assert {
+        "schema_version",
+        "tasks",
+        "votes",
+        "final_class",
+        "final_label",
+        "tie_broken",
+        "tie_rule",
+        "model",
+        "device",
+        "elapsed_ms",
+        "quality_ok",
+    } <= set(d)
     assert [t["task"] for t in d["tasks"]] == list(TASK_IDS)
-    assert set(d["tasks"][0]) == {"task", "file", "class", "probabilities", "trimmed_seconds", "voiced_samples", "warnings",
-                                  "warning_codes", "error", "error_code", "sha256"}
+    assert set(d["tasks"][0]) == {
+        "task",
+        "file",
+        "class",
+        "probabilities",
+        "trimmed_seconds",
+        "voiced_samples",
+        "warnings",
+        "warning_codes",
+        "error",
+        "error_code",
+        "sha256",
+    }
     assert d["schema_version"] == 2 and d["feature_spec"]["n_mels"] == 64 and d["analysed_at"]
     assert sum(d["votes"].values()) == 8
     assert d["model"]["architecture"] == "convnext_atto" and d["model"]["synthetic"] is True
@@ -87,8 +122,22 @@ def test_cli_table_and_sand_layout_with_id(tmp_path, tiny_bundle):
         (tmp_path / "training" / t).mkdir(parents=True)
         sf.write(tmp_path / "training" / t / f"ID007_{t}.wav", vowel(1.5), 8000, subtype="PCM_16")
     proc = subprocess.run(
-        [sys.executable, "-m", "sand_gui.cli", "analyze", str(tmp_path), "--id", "7", "--model", str(tiny_bundle), "--device", "cpu"],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "sand_gui.cli",
+            "analyze",
+            str(tmp_path),
+            "--id",
+            "7",
+            "--model",
+            str(tiny_bundle),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Final class:" in proc.stdout and "SYNTHETIC" in proc.stdout and "rhythmKA" in proc.stdout
@@ -117,14 +166,45 @@ def test_demanding_cuda_without_it_is_one_clear_error(patient_dir, tiny_bundle):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir), "--model", str(tiny_bundle), "--device", "cuda"],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sand_gui.cli",
+            "analyze",
+            str(patient_dir),
+            "--model",
+            str(tiny_bundle),
+            "--device",
+            "cuda",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 2 and proc.stderr.strip() == "sand-gui: CUDA was requested but no CUDA device is present."
 
 
 def test_cli_table_gives_no_final_class_below_the_quality_gate(patient_dir, tiny_bundle):
-    proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(patient_dir / "ID042_rhythmPA.wav"),
-                           "--model", str(tiny_bundle), "--device", "cpu"], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sand_gui.cli",
+            "analyze",
+            str(patient_dir / "ID042_rhythmPA.wav"),
+            "--model",
+            str(tiny_bundle),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Final class" not in proc.stdout
-    assert "Recording quality too low for a verdict: 1 of 8 tasks usable" in proc.stdout and "(not a verdict)" in proc.stdout
+    assert (
+        "Recording quality too low for a verdict: 1 of 8 tasks usable" in proc.stdout
+        and "(not a verdict)" in proc.stdout
+    )

@@ -42,6 +42,7 @@ def sha(path) -> str:
 
 def strict(text: str):
     """json.loads that fails on NaN / Infinity."""
+
     def bad(name):
         raise AssertionError(f"{name} in JSON")
 
@@ -64,8 +65,13 @@ def make_bundle_b(path: Path) -> Path:
 
     torch.manual_seed(7)
     net = build_network(TINY_ARCH, num_classes=5, arch_kwargs=TINY_KWARGS)
-    card = ModelCard(name="bundle-B-other-model", architecture=TINY_ARCH, arch_kwargs=TINY_KWARGS, spec=SPEC_B,
-                     training_data={"description": "none: random weights for tests", "synthetic": True})
+    card = ModelCard(
+        name="bundle-B-other-model",
+        architecture=TINY_ARCH,
+        arch_kwargs=TINY_KWARGS,
+        spec=SPEC_B,
+        training_data={"description": "none: random weights for tests", "synthetic": True},
+    )
     return save_bundle(path, net.state_dict(), card)
 
 
@@ -95,7 +101,9 @@ def test_reports_describe_the_model_that_made_the_result(tmp_path, patient_dir, 
     pdf = write_pdf(tmp_path / "r.pdf", result, spec=clf_b.spec, bundle_path=bundle_b)
     write_csv(tmp_path / "r.csv", result, bundle_path=bundle_b)
 
-    assert js["analysis"]["model"]["sha256"] == sha(tiny_bundle) and js["provenance"]["bundle"]["sha256"] == sha(tiny_bundle)
+    assert js["analysis"]["model"]["sha256"] == sha(tiny_bundle) and js["provenance"]["bundle"]["sha256"] == sha(
+        tiny_bundle
+    )
     assert js["analysis"]["model"]["name"] == "tiny-test-model"
     assert js["analysis"]["feature_spec"] == TEST_SPEC.to_dict() == js["provenance"]["feature_spec"]
     assert sha(bundle_b) not in json.dumps(js) and "bundle-B" not in json.dumps(js)
@@ -131,7 +139,12 @@ def test_a_session_report_survives_the_originals_being_deleted(tmp_path, patient
     result = analyze(reopened.recordings(), clf_a)
     assert result.quality_ok and {t.task: t.sha256 for t in result.tasks} == originals
     paths = write_reports(tmp_path / "out" / "ID042_report", result, session=reopened)  # makes the folder
-    assert [p.name for p in paths] == ["ID042_report.pdf", "ID042_report.json", "ID042_report.csv", "ID042_report_patient.csv"]
+    assert [p.name for p in paths] == [
+        "ID042_report.pdf",
+        "ID042_report.json",
+        "ID042_report.csv",
+        "ID042_report_patient.csv",
+    ]
     js = strict(paths[1].read_text())
     assert {r["status"] for r in js["provenance"]["recordings"]} == {"ok"}
     assert {f["status"] for f in js["provenance"]["session_files"]} == {"ok"}
@@ -146,7 +159,9 @@ def test_a_session_report_survives_the_originals_being_deleted(tmp_path, patient
     assert row["status"] == "changed" and row["sha256"] == originals["phonationA"]
     assert "phonationA" not in task_spectrograms(result)
     assert reopened.verify()[changed] == "changed"
-    assert "the recording changed or was removed since the analysis" in pdf_text(write_pdf(tmp_path / "after.pdf", result))
+    assert "the recording changed or was removed since the analysis" in pdf_text(
+        write_pdf(tmp_path / "after.pdf", result)
+    )
 
 
 def test_non_finite_probabilities_are_refused_never_voted(patient_dir, tiny_bundle):
@@ -160,7 +175,9 @@ def test_non_finite_probabilities_are_refused_never_voted(patient_dir, tiny_bund
     result = analyze(recordings_of(patient_dir), clf)
     assert result.verdict is None and result.n_valid == 0 and not result.quality_ok
     for t in result.tasks:
-        assert t.error.endswith("the model returned probabilities that are not finite (NaN or infinity); the recording was not used.")
+        assert t.error.endswith(
+            "the model returned probabilities that are not finite (NaN or infinity); the recording was not used."
+        )
         assert t.error.startswith(Path(t.file).name) and t.error_code == Code.NON_FINITE.value
         assert t.probabilities is None and t.predicted_class is None
     d = strict(result.to_json())
@@ -168,13 +185,16 @@ def test_non_finite_probabilities_are_refused_never_voted(patient_dir, tiny_bund
     assert {t["error_code"] for t in d["tasks"]} == {"non_finite"}
 
 
-@pytest.mark.parametrize("p,problem", [
-    ([0.2, 0.2, 0.2, 0.2, 0.2], ""),
-    ([np.nan, 0.25, 0.25, 0.25, 0.25], "not finite"),
-    ([np.inf, 0, 0, 0, 0], "not finite"),
-    ([0.5, 0.5, 0.5, 0.0, 0.0], "do not sum to 1"),
-    ([1.5, -0.5, 0, 0, 0], "do not sum to 1"),
-])
+@pytest.mark.parametrize(
+    "p,problem",
+    [
+        ([0.2, 0.2, 0.2, 0.2, 0.2], ""),
+        ([np.nan, 0.25, 0.25, 0.25, 0.25], "not finite"),
+        ([np.inf, 0, 0, 0, 0], "not finite"),
+        ([0.5, 0.5, 0.5, 0.0, 0.0], "do not sum to 1"),
+        ([1.5, -0.5, 0, 0, 0], "do not sum to 1"),
+    ],
+)
 def test_probabilities_problem(p, problem):
     found = probabilities_problem(np.array(p))
     assert (problem in found) if problem else found == ""
@@ -182,8 +202,10 @@ def test_probabilities_problem(p, problem):
 
 def test_warning_codes_travel_into_json_and_csv(tmp_path, patient_dir, clf_a):
     result = analyze(recordings_of(patient_dir), clf_a)
-    result.tasks[0].warnings = [Note("clipping: 2.0 % of samples at full scale", code=Code.CLIPPING),
-                                Note("DC offset of +0.020 removed", code=Code.DC_REMOVED)]
+    result.tasks[0].warnings = [
+        Note("clipping: 2.0 % of samples at full scale", code=Code.CLIPPING),
+        Note("DC offset of +0.020 removed", code=Code.DC_REMOVED),
+    ]
     d = strict(result.to_json())
     assert d["tasks"][0]["warnings"] == ["clipping: 2.0 % of samples at full scale", "DC offset of +0.020 removed"]
     assert d["tasks"][0]["warning_codes"] == ["clipping", "dc_removed"]

@@ -24,7 +24,9 @@ TONE_HZ = 440.0
 TONE_SECONDS = 1.5
 
 
-def tone_file(path: Path, *, hz: float = TONE_HZ, seconds: float = TONE_SECONDS, sr: int = 44100, level: float = 0.5) -> Path:
+def tone_file(
+    path: Path, *, hz: float = TONE_HZ, seconds: float = TONE_SECONDS, sr: int = 44100, level: float = 0.5
+) -> Path:
     t = np.arange(int(seconds * sr)) / sr
     x = level * np.sin(2 * np.pi * hz * t)
     ramp = int(0.01 * sr)
@@ -113,7 +115,7 @@ def test_retake_is_a_new_file_and_nothing_is_overwritten(mic_device, tmp_path):
         path = session.next_take_path("rhythmPA")
         rec = Recorder(device=mic_device)
         rec.start(path)
-        record_while(rec, until=lambda: rec.elapsed >= 0.3, extra=0.0)
+        record_while(rec, until=lambda: rec.elapsed >= 0.3, extra=0.0)  # noqa: B023
         session.add_take("rhythmPA", rec.stop().path)
         paths.append(path)
     assert paths[0] != paths[1] and all(p.is_file() for p in paths)
@@ -181,8 +183,13 @@ def test_recorder_refuses_bad_channel_count():
 
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, **env))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **env),
+    )
 
 
 def test_without_portaudio_recording_is_disabled_not_broken(tmp_path):
@@ -199,7 +206,7 @@ def test_without_portaudio_recording_is_disabled_not_broken(tmp_path):
         recorder.stop_playback()
         assert recorder.is_playing() is False
         try:
-            recorder.Recorder().start(Path({str(tmp_path / 'x.wav')!r}))
+            recorder.Recorder().start(Path({str(tmp_path / "x.wav")!r}))
         except DeviceError as exc:
             print("start:", exc)
         """)
@@ -218,11 +225,14 @@ def test_without_any_input_device_recording_is_disabled(tmp_path):
     stop = text.index("\n]", start) + 2
     conf = tmp_path / "alsa.conf"
     conf.write_text(text[:start] + text[stop:])  # without the hooks that add the pulse devices
-    out = _run("""
+    out = _run(
+        """
         from sand_gui import recorder
         usable, reason = recorder.audio_backend_status()
         print(usable, reason)
         assert recorder.find_device(None) is None
-        """, ALSA_CONFIG_PATH=str(conf))
+        """,
+        ALSA_CONFIG_PATH=str(conf),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("False Recording is unavailable: no microphone found")

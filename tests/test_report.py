@@ -67,7 +67,10 @@ def test_reports_of_a_real_analysis(tmp_path, patient_dir, tiny_bundle, classifi
     assert report["analysis"] == json.loads(json.dumps(result.to_dict()))  # = sand-gui analyze --json
     prov = report["provenance"]
     assert prov["app_version"] == __version__
-    assert prov["bundle"] == {"file": tiny_bundle.name, "sha256": sha(tiny_bundle)} and prov["bundle"]["sha256"] == result.model["sha256"]
+    assert (
+        prov["bundle"] == {"file": tiny_bundle.name, "sha256": sha(tiny_bundle)}
+        and prov["bundle"]["sha256"] == result.model["sha256"]
+    )
     assert {r["task"]: r["sha256"] for r in prov["recordings"]} == {t: sha(p) for t, p in recordings.items()}
     assert report["session"] is None and list(tmp_path.glob("*.part")) == []
 
@@ -77,7 +80,9 @@ def test_reports_of_a_real_analysis(tmp_path, patient_dir, tiny_bundle, classifi
         t = next(x for x in result.tasks if x.task == r["task"])
         assert int(r["class"]) == t.predicted_class and r["sha256"] == sha(t.file) and r["patient_id"] == "ID042"
         assert r["status"] == "ok" and r["error"] == "" and r["error_code"] == ""
-        assert [float(r[f"p{c}"]) for c in range(1, 6)] == pytest.approx([t.probabilities[c] for c in range(1, 6)], abs=1e-6)
+        assert [float(r[f"p{c}"]) for c in range(1, 6)] == pytest.approx(
+            [t.probabilities[c] for c in range(1, 6)], abs=1e-6
+        )
         assert float(r["trimmed_seconds"]) == pytest.approx(t.trimmed_seconds, abs=1e-3)
     (final,) = list(csv.DictReader((tmp_path / "r_patient.csv").open()))  # the patient level, its own file
     assert int(final["final_class"]) == result.verdict.final_class and final["final_label"] == result.final_label

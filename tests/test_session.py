@@ -13,7 +13,13 @@ import pytest
 
 from sand_gui.errors import DatasetError, UsageError
 from sand_gui.session import (
-    SESSION_FILE, Session, unfinished_sessions, validate_age, validate_patient_id, validate_sex, write_atomic,
+    SESSION_FILE,
+    Session,
+    unfinished_sessions,
+    validate_age,
+    validate_patient_id,
+    validate_sex,
+    write_atomic,
 )
 
 
@@ -22,7 +28,9 @@ def test_valid_patient_ids(pid):
     assert validate_patient_id(pid) == pid.strip()
 
 
-@pytest.mark.parametrize("pid", ["", "x", "John Smith", "-ID042", "_a", "A" * 33, "ID042/../x", "Émile", "ID.042", None])
+@pytest.mark.parametrize(
+    "pid", ["", "x", "John Smith", "-ID042", "_a", "A" * 33, "ID042/../x", "Émile", "ID.042", None]
+)
 def test_invalid_patient_ids_name_the_value(pid):
     with pytest.raises(UsageError, match="Patient ID .* is not valid"):
         validate_patient_id(pid)
@@ -174,7 +182,9 @@ def test_a_loaded_file_is_copied_in_with_its_checksum_and_survives_the_original(
     assert again.origin(copy) == "loaded" and again.recorded_sha256(copy) == digest
     second = again.set_loaded("phonationA", tmp_path / "moved" / src.name)  # loaded again: a new take
     assert second.name == "ID042_phonationA_take02.flac" and again.current("phonationA") == second
-    assert again.set_loaded("phonationA", copy) == copy and again.current("phonationA") == copy  # already inside: no copy
+    assert (
+        again.set_loaded("phonationA", copy) == copy and again.current("phonationA") == copy
+    )  # already inside: no copy
     assert sorted(p.name for p in s.folder.iterdir()) == sorted([SESSION_FILE, copy.name, second.name])
     copy.write_bytes(b"edited")
     assert again.verify()[copy] == "changed"
@@ -244,9 +254,18 @@ def test_a_version_1_session_with_absolute_loaded_files_still_opens(tmp_path):
     old.write_bytes(b"RIFF")
     folder = tmp_path / "ID042" / "2026-01-01_1"
     folder.mkdir(parents=True)
-    (folder / SESSION_FILE).write_text(json.dumps({
-        "schema_version": 1, "patient_id": "ID042", "date": "2026-01-01", "takes": {"phonationU": [str(old)]},
-        "rejected": {}, "finished": False}))
+    (folder / SESSION_FILE).write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "patient_id": "ID042",
+                "date": "2026-01-01",
+                "takes": {"phonationU": [str(old)]},
+                "rejected": {},
+                "finished": False,
+            }
+        )
+    )
     s = Session.load(folder)
     assert s.current("phonationU") == old and s.origin(old) == "loaded" and s.external() == [old]
     s.save()  # saved by this version, it still opens
@@ -264,7 +283,9 @@ def test_a_full_disk_keeps_the_previous_session_json(tmp_path):
 
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "none", str(mnt)], capture_output=True, check=False).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "none", str(mnt)], capture_output=True, check=False
+    ).returncode:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
         s = Session.create(mnt, "ID042", age=63)
@@ -292,8 +313,9 @@ def test_session_loader_fuzz(tmp_path):
 
     folder, base = _valid_session_dict(tmp_path)
     leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-    values = st.recursive(leaves, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=12), c, max_size=3),
-                          max_leaves=10)
+    values = st.recursive(
+        leaves, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=12), c, max_size=3), max_leaves=10
+    )
     keys = st.sampled_from(sorted(base) + ["extra"])
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

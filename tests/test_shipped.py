@@ -52,15 +52,30 @@ def test_demo_patients_are_marked_synthetic_and_one_per_class():
 def demo_results():
     out = {}
     for p in SandLayout(demo_dir()).patients():
-        proc = subprocess.run([sys.executable, "-m", "sand_gui.cli", "analyze", str(demo_dir()), "--id", p.id, "--json", "--device", "cpu"],
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sand_gui.cli",
+                "analyze",
+                str(demo_dir()),
+                "--id",
+                p.id,
+                "--json",
+                "--device",
+                "cpu",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         out[p.id] = (p.label, json.loads(proc.stdout))
     return out
 
 
 def test_analyze_uses_the_bundled_model_on_every_demo_patient(demo_results):
-    for pid, (_, r) in demo_results.items():
+    for _pid, (_, r) in demo_results.items():
         assert r["model"]["file"] == default_bundle_path().name and r["model"]["synthetic"] is True
         assert r["quality_ok"] and not [t for t in r["tasks"] if t["error"]]
 

@@ -5,7 +5,16 @@ from sand_gui.tasks import PHONATION, RHYTHM, TASK_IDS, TASKS, get_task, patient
 
 
 def test_eight_tasks_with_sand_names_and_bands():
-    assert TASK_IDS == ("phonationA", "phonationE", "phonationI", "phonationO", "phonationU", "rhythmPA", "rhythmTA", "rhythmKA")
+    assert TASK_IDS == (
+        "phonationA",
+        "phonationE",
+        "phonationI",
+        "phonationO",
+        "phonationU",
+        "rhythmPA",
+        "rhythmTA",
+        "rhythmKA",
+    )
     assert [t.family for t in TASKS] == [PHONATION] * 5 + [RHYTHM] * 3
     assert all(t.instruction and t.recommended_seconds > 0 for t in TASKS)
 
@@ -27,7 +36,9 @@ def test_task_from_filename(name, task, pid):
     assert patient_id_from_filename(name) == pid
 
 
-@pytest.mark.parametrize("name", ["ID000_phonationAA.wav", "notes.wav", "ID000_phonation.wav", "xphonationA.wav", "ID1_phonationA_take.wav"])
+@pytest.mark.parametrize(
+    "name", ["ID000_phonationAA.wav", "notes.wav", "ID000_phonation.wav", "xphonationA.wav", "ID1_phonationA_take.wav"]
+)
 def test_unknown_names_give_none(name):
     assert task_from_filename(name) is None
 

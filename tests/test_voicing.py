@@ -48,9 +48,18 @@ def fan(n: int, blade_hz: float, tone_db: float, rng) -> np.ndarray:
 def clicks(n: int, rate: float, rng, *, ring_hz: float | None = None) -> np.ndarray:
     """Clicks: random (rate 0) or at ``rate`` per second; bare impulses or 10 ms ringing ones."""
     x = 1e-4 * rng.standard_normal(n)
-    times = rng.uniform(0, n / SR, 25) if rate == 0 else np.arange(0.1, n / SR, 1 / rate) + rng.normal(0, 0.01, int(n / SR * rate))[: len(np.arange(0.1, n / SR, 1 / rate))]
+    times = (
+        rng.uniform(0, n / SR, 25)
+        if rate == 0
+        else np.arange(0.1, n / SR, 1 / rate)
+        + rng.normal(0, 0.01, int(n / SR * rate))[: len(np.arange(0.1, n / SR, 1 / rate))]
+    )
     m = int(0.01 * SR)
-    shape = np.r_[1.0, np.zeros(m - 1)] if ring_hz is None else np.sin(2 * np.pi * ring_hz * np.arange(m) / SR) * np.exp(-np.arange(m) / SR / 0.002)
+    shape = (
+        np.r_[1.0, np.zeros(m - 1)]
+        if ring_hz is None
+        else np.sin(2 * np.pi * ring_hz * np.arange(m) / SR) * np.exp(-np.arange(m) / SR / 0.002)
+    )
     for t0 in times:
         i = int(t0 * SR)
         j = min(n, i + m)
@@ -64,16 +73,24 @@ def noise_corpus(seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     n = int(SECONDS * SR)
     c = {
-        "white": rng.standard_normal(n), "pink": coloured(n, 1, rng), "brown": coloured(n, 2, rng),
-        "hum 50 Hz": hum(n, 50, [1, .5, .7, .2, .4, .1, .2], rng), "hum 60 Hz": hum(n, 60, [1, .5, .7, .2, .4], rng),
-        "hum 50 Hz weak fundamental": hum(n, 50, [.1, 1, .3, .5, .2, .3], rng),
-        "hum 60 Hz, 120 Hz dominant": hum(n, 60, [.05, 1, .1, .3], rng),
-        "hum in white noise": hum(n, 50, [1, .5, .3], rng) + 0.3 * rng.standard_normal(n),
-        "fan 130 Hz tone at 0 dB": fan(n, 130, 0, rng), "fan 180 Hz at +10 dB": fan(n, 180, 10, rng),
-        "fan 90 Hz at +20 dB": fan(n, 90, 20, rng), "fan 240 Hz at -10 dB": fan(n, 240, -10, rng),
+        "white": rng.standard_normal(n),
+        "pink": coloured(n, 1, rng),
+        "brown": coloured(n, 2, rng),
+        "hum 50 Hz": hum(n, 50, [1, 0.5, 0.7, 0.2, 0.4, 0.1, 0.2], rng),
+        "hum 60 Hz": hum(n, 60, [1, 0.5, 0.7, 0.2, 0.4], rng),
+        "hum 50 Hz weak fundamental": hum(n, 50, [0.1, 1, 0.3, 0.5, 0.2, 0.3], rng),
+        "hum 60 Hz, 120 Hz dominant": hum(n, 60, [0.05, 1, 0.1, 0.3], rng),
+        "hum in white noise": hum(n, 50, [1, 0.5, 0.3], rng) + 0.3 * rng.standard_normal(n),
+        "fan 130 Hz tone at 0 dB": fan(n, 130, 0, rng),
+        "fan 180 Hz at +10 dB": fan(n, 180, 10, rng),
+        "fan 90 Hz at +20 dB": fan(n, 90, 20, rng),
+        "fan 240 Hz at -10 dB": fan(n, 240, -10, rng),
         "fan 150 Hz at +30 dB": fan(n, 150, 30, rng),
-        "clicks random": clicks(n, 0, rng), "clicks 5/s": clicks(n, 5, rng), "clicks 3/s": clicks(n, 3, rng),
-        "ringing clicks 6/s at 1 kHz": clicks(n, 6, rng, ring_hz=1000), "ringing clicks 5/s at 300 Hz": clicks(n, 5, rng, ring_hz=300),
+        "clicks random": clicks(n, 0, rng),
+        "clicks 5/s": clicks(n, 5, rng),
+        "clicks 3/s": clicks(n, 3, rng),
+        "ringing clicks 6/s at 1 kHz": clicks(n, 6, rng, ring_hz=1000),
+        "ringing clicks 5/s at 300 Hz": clicks(n, 5, rng, ring_hz=300),
         "sine 440 Hz": np.sin(2 * np.pi * 440 * np.arange(n) / SR),
     }
     return {k: (v / np.abs(v).max()).astype(np.float64) for k, v in c.items()}
@@ -146,7 +163,7 @@ def test_demo_voices_pass_even_when_quiet(tmp_path, level):
 def test_voice_under_mains_hum_still_passes(tmp_path):
     rng = np.random.default_rng(1)
     v = vowel(3.0, lead=0.5, f0=120)
-    x = v + 0.03 * hum(len(v), 50, [1, .5, .3], rng)[: len(v)]
+    x = v + 0.03 * hum(len(v), 50, [1, 0.5, 0.3], rng)[: len(v)]
     path = tmp_path / "ID1_phonationA.wav"
     sf.write(path, x, SR, subtype="PCM_16")
     _load_and_trim(path)

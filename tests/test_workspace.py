@@ -121,7 +121,9 @@ def test_analyse_switch_model_export_describes_the_first(ws, patient_dir, classi
     assert (ws.session.folder / "last_result.json").is_file()
 
     strict_spec = dataclasses.replace(TEST_SPEC, min_voiced_seconds=3.0, n_mels=48)
-    strict = Classifier.from_file(make_tiny_bundle(tmp_path / "strict.safetensors", seed=1, spec=strict_spec), device="cpu")
+    strict = Classifier.from_file(
+        make_tiny_bundle(tmp_path / "strict.safetensors", seed=1, spec=strict_spec), device="cpu"
+    )
     ws.set_model(strict)  # the 2.5-s takes are checked again and now too short
     assert all(ws.task(t).status is TaskStatus.REJECTED for t in TASK_IDS)
     assert "at least 3.0 s is needed" in ws.task("phonationA").error
@@ -131,7 +133,9 @@ def test_analyse_switch_model_export_describes_the_first(ws, patient_dir, classi
     from sand_gui import report
 
     real_pdf = report.write_pdf
-    monkeypatch.setattr(report, "write_pdf", lambda path, result, **kw: used.append(kw.get("spec")) or real_pdf(path, result, **kw))
+    monkeypatch.setattr(
+        report, "write_pdf", lambda path, result, **kw: used.append(kw.get("spec")) or real_pdf(path, result, **kw)
+    )
     base = tmp_path / "out" / "ID042_report"
     ws.export(base)
     assert used == [classifier.spec]  # spectrograms with the result's spec, not the loaded model's
@@ -191,8 +195,9 @@ KILLED = """
 
 def test_reopen_after_a_kill(tmp_path, patient_dir):
     data = tmp_path / "data"
-    code = textwrap.dedent(KILLED).format(tests=str(Path(__file__).parent), data=str(data),
-                                          loaded=str(patient_dir / "ID042_rhythmTA.wav"))
+    code = textwrap.dedent(KILLED).format(
+        tests=str(Path(__file__).parent), data=str(data), loaded=str(patient_dir / "ID042_rhythmTA.wav")
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == -9, out.stderr
     ws = Workspace(data_dir=data)
@@ -220,5 +225,7 @@ def test_new_session_closes_the_previous_one(ws, patient_dir, classifier):
 
 def test_workspace_imports_no_qt_numpy_or_torch():
     code = "import sys, sand_gui.workspace; print([m for m in ('PySide6', 'numpy', 'torch') if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ), check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ), check=False
+    )
     assert out.stdout.strip() == "[]", out.stderr

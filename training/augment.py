@@ -46,7 +46,9 @@ def spec_augment(x, *, p: float, freq_masks: int, freq_width: float, time_masks:
     return x
 
 
-def image_transforms(x, *, time_shift: float, hflip_p: float, vflip_p: float, rotation_deg: float, color_jitter: float, generator):
+def image_transforms(
+    x, *, time_shift: float, hflip_p: float, vflip_p: float, rotation_deg: float, color_jitter: float, generator
+):
     """The seed's image transforms (see the module note); each is skipped at 0."""
     import torch
 
@@ -66,7 +68,9 @@ def image_transforms(x, *, time_shift: float, hflip_p: float, vflip_p: float, ro
 
         angles = (torch.rand(b, generator=generator) * 2 - 1) * math.radians(rotation_deg)
         cos, sin = torch.cos(angles), torch.sin(angles)
-        theta = torch.stack([torch.stack([cos, -sin, torch.zeros(b)], 1), torch.stack([sin, cos, torch.zeros(b)], 1)], 1)
+        theta = torch.stack(
+            [torch.stack([cos, -sin, torch.zeros(b)], 1), torch.stack([sin, cos, torch.zeros(b)], 1)], 1
+        )
         grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, align_corners=False)
     if color_jitter > 0:
@@ -79,12 +83,22 @@ def image_transforms(x, *, time_shift: float, hflip_p: float, vflip_p: float, ro
 def augment(x, *, cfg: TrainConfig, generator):
     """All training augmentation of a batch of windows, as the config asks."""
     x = image_transforms(
-        x, time_shift=cfg.time_shift, hflip_p=cfg.hflip_p, vflip_p=cfg.vflip_p,
-        rotation_deg=cfg.rotation_deg, color_jitter=cfg.color_jitter, generator=generator,
+        x,
+        time_shift=cfg.time_shift,
+        hflip_p=cfg.hflip_p,
+        vflip_p=cfg.vflip_p,
+        rotation_deg=cfg.rotation_deg,
+        color_jitter=cfg.color_jitter,
+        generator=generator,
     )
     if cfg.specaugment_p > 0:
         x = spec_augment(
-            x, p=cfg.specaugment_p, freq_masks=cfg.freq_masks, freq_width=cfg.freq_mask_width,
-            time_masks=cfg.time_masks, time_width=cfg.time_mask_width, generator=generator,
+            x,
+            p=cfg.specaugment_p,
+            freq_masks=cfg.freq_masks,
+            freq_width=cfg.freq_mask_width,
+            time_masks=cfg.time_masks,
+            time_width=cfg.time_mask_width,
+            generator=generator,
         )
     return x

@@ -107,6 +107,7 @@ def remove_temporaries(folder: Path) -> list[Path]:
 
 # --- the checkpoint -----------------------------------------------------------------------
 
+
 def save(path: Path, *, network, optimizer, scheduler, scaler, state: dict, best_weights: dict | None = None) -> Path:
     """Write the checkpoint file ``path`` (``.safetensors``) in one rename.
 
@@ -146,8 +147,10 @@ def json_safe(value):
 
 
 def _damaged(path: Path, why: str) -> UsageError:
-    return UsageError(f"{one_line(path)}: not a usable checkpoint ({why}); start the run again with "
-                      f"sand-train fit --config FILE --set run_dir=... (the folder is reused).")
+    return UsageError(
+        f"{one_line(path)}: not a usable checkpoint ({why}); start the run again with "
+        f"sand-train fit --config FILE --set run_dir=... (the folder is reused)."
+    )
 
 
 def read(path: Path) -> tuple[dict, dict]:
@@ -199,8 +202,10 @@ def load(path: Path, *, network, optimizer, scheduler, scaler) -> tuple[dict, di
         if scaler is not None and meta.get("scaler"):
             scaler.load_state_dict(meta["scaler"])
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-        raise UsageError(f"{one_line(path)}: the checkpoint does not fit this run's network and optimizer "
-                         f"({one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, limit=100)}).") from None
+        raise UsageError(
+            f"{one_line(path)}: the checkpoint does not fit this run's network and optimizer "
+            f"({one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, limit=100)})."
+        ) from None
     prefix = "best." if meta.get("best_weights") == "best" else "model."
-    best = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    best = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
     return meta, best

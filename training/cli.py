@@ -18,21 +18,33 @@ EPILOG = "Sheets: a sheet name, or train | val | training | test | labels.csv | 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sand-train", description="Train and evaluate SAND Task 1 severity models.", epilog=EPILOG)
+    p = argparse.ArgumentParser(
+        prog="sand-train", description="Train and evaluate SAND Task 1 severity models.", epilog=EPILOG
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     f = sub.add_parser("fit", help="train a model: run folder with log, checkpoints and bundle")
     f.add_argument("--config", help="YAML config (see training/configs/); defaults are the seed recipe")
-    f.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="override config keys, e.g. epochs=2 features.n_mels=64 oversample.1=10")
+    f.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. epochs=2 features.n_mels=64 oversample.1=10",
+    )
     f.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     f.add_argument("--dry-run", action="store_true", help="check config and data, print the plan, train nothing")
     f.add_argument("--quiet", action="store_true", help="no progress bars")
 
     e = sub.add_parser("evaluate", help="recording- and patient-level scores of a bundle", epilog=EPILOG)
     e.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
-    e.add_argument("--data", required=True,
-                   help="the SAND release as unpacked (the folder holding task1/, or task1/ itself), or any SAND-layout root")
+    e.add_argument(
+        "--data",
+        required=True,
+        help="the SAND release as unpacked (the folder holding task1/, or task1/ itself), or any SAND-layout root",
+    )
     e.add_argument("--sheet", "--split", dest="sheet", default="val", help="labelled sheet to score (default: val)")
     e.add_argument("--cache", help="feature cache folder to use and fill")
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -42,13 +54,21 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("predict", help="write a SAND submission CSV (ID,CLASS)", epilog=EPILOG)
     r.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
-    r.add_argument("--data", help="the SAND release as unpacked; may hold the test set too (task1/test/, "
-                   "task1/sand_task1_test.xlsx)")
+    r.add_argument(
+        "--data",
+        help="the SAND release as unpacked; may hold the test set too (task1/test/, task1/sand_task1_test.xlsx)",
+    )
     r.add_argument("--test-data", metavar="DIR", help="the test set unpacked on its own (its task1/, or task1/test/)")
-    r.add_argument("--sheet", "--split", dest="sheet", default="test", help="sheet of the patients to classify (default: test)")
+    r.add_argument(
+        "--sheet", "--split", dest="sheet", default="test", help="sheet of the patients to classify (default: test)"
+    )
     r.add_argument("--out", default="submission.csv", help="CSV file to write (default: submission.csv)")
-    r.add_argument("--fill", type=int, metavar="CLASS",
-                   help="class to write for a patient without any usable recording (default: refuse an incomplete submission)")
+    r.add_argument(
+        "--fill",
+        type=int,
+        metavar="CLASS",
+        help="class to write for a patient without any usable recording (default: refuse an incomplete submission)",
+    )
     r.add_argument("--cache", help="feature cache folder to use and fill")
     r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -58,26 +78,51 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--test-data", metavar="DIR", help="the test set unpacked on its own")
     c.add_argument("--cache", required=True, help="feature cache folder")
     c.add_argument("--config", help="take the FeatureSpec from this config")
-    c.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="override config keys, e.g. features.n_mels=64")
+    c.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. features.n_mels=64",
+    )
     c.add_argument("--model", help="take the FeatureSpec from this bundle instead")
     c.add_argument("--sheet", dest="sheets", action="append", help="sheet to include (repeatable; default: all)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    s = sub.add_parser("synth", help="generate a synthetic corpus in the SAND layout",
-                       description="Write a SYNTHETIC corpus (source-filter simulation, never patient data) in the "
-                                   "SAND layout: sand_task_1.xlsx, labels.csv, synthetic.json and "
-                                   "training/<task>/<ID>_<task>.wav. One seed gives byte-identical files.")
+    s = sub.add_parser(
+        "synth",
+        help="generate a synthetic corpus in the SAND layout",
+        description="Write a SYNTHETIC corpus (source-filter simulation, never patient data) in the "
+        "SAND layout: sand_task_1.xlsx, labels.csv, synthetic.json and "
+        "training/<task>/<ID>_<task>.wav. One seed gives byte-identical files.",
+    )
     s.add_argument("out", help="folder to write: empty, missing, or a previous synthetic corpus (replaced)")
     s.add_argument("--patients", type=int, required=True, help="number of patients (8 recordings each)")
     s.add_argument("--seed", type=int, required=True, help="seed of every random draw (same seed, same bytes)")
-    s.add_argument("--sample-rate", type=int, default=8000, help="sample rate of the WAV files in Hz, 4000-48000 (default: 8000)")
-    s.add_argument("--class-priors", choices=("sand", "uniform"), default="sand",
-                   help="class shares: sand = the SAND training set's 6/26/57/76/107 for classes 1-5, "
-                        "uniform = equal (default: sand)")
-    s.add_argument("--id-offset", type=int, default=0,
-                   help="number the patients from ID<offset>, so that a held-out corpus has distinct IDs (default: 0)")
-    s.add_argument("--workers", type=int, default=1, help="processes rendering patients; any number gives the same bytes (default: 1)")
+    s.add_argument(
+        "--sample-rate", type=int, default=8000, help="sample rate of the WAV files in Hz, 4000-48000 (default: 8000)"
+    )
+    s.add_argument(
+        "--class-priors",
+        choices=("sand", "uniform"),
+        default="sand",
+        help="class shares: sand = the SAND training set's 6/26/57/76/107 for classes 1-5, "
+        "uniform = equal (default: sand)",
+    )
+    s.add_argument(
+        "--id-offset",
+        type=int,
+        default=0,
+        help="number the patients from ID<offset>, so that a held-out corpus has distinct IDs (default: 0)",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes rendering patients; any number gives the same bytes (default: 1)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -103,14 +148,19 @@ def cmd_evaluate(a) -> int:
     from .evaluate import evaluate
     from .metrics import format_result
 
-    res = evaluate(a.model, a.data, sheet=a.sheet, cache=a.cache, device=a.device, progress=not a.quiet, write_card=a.write_card)
+    res = evaluate(
+        a.model, a.data, sheet=a.sheet, cache=a.cache, device=a.device, progress=not a.quiet, write_card=a.write_card
+    )
     _warn_skipped(res["skipped"])
     if a.json:
         for w in res["warnings"]:
             print(f"warning: {w}", file=sys.stderr)
         print(json.dumps(res, indent=1, allow_nan=False))
     else:
-        print(f"{res['model']} ({Path(res['model_file']).name}) on {res['data']} [{res['sheet']}]\n\n" + format_result(res))
+        print(
+            f"{res['model']} ({Path(res['model_file']).name}) on {res['data']} [{res['sheet']}]\n\n"
+            + format_result(res)
+        )
     return 0
 
 
@@ -136,8 +186,16 @@ def cmd_predict(a) -> int:
 
     from .evaluate import predict
 
-    sub = predict(a.model, a.data, sheet=a.sheet, test_root=a.test_data, cache=a.cache, device=a.device,
-                  progress=not a.quiet, fill=a.fill)
+    sub = predict(
+        a.model,
+        a.data,
+        sheet=a.sheet,
+        test_root=a.test_data,
+        cache=a.cache,
+        device=a.device,
+        progress=not a.quiet,
+        fill=a.fill,
+    )
     _warn_skipped(sub.skipped)
     for line in sub.unusable.values():
         print(f"no result: {line}" + (f"; wrote class {sub.filled}" if sub.filled is not None else ""), file=sys.stderr)
@@ -147,7 +205,10 @@ def cmd_predict(a) -> int:
         _write_atomic(out, sub.csv)
     except OSError as exc:
         raise UsageError(f"{one_line(out)}: cannot be written ({exc.strerror or exc.__class__.__name__}).") from None
-    print(f"{out}: {sub.patients} patients" + (f" ({len(sub.unusable)} filled with class {sub.filled})" if sub.unusable else ""))
+    print(
+        f"{out}: {sub.patients} patients"
+        + (f" ({len(sub.unusable)} filled with class {sub.filled})" if sub.unusable else "")
+    )
     return 0
 
 
@@ -163,8 +224,10 @@ def cmd_preprocess(a) -> int:
         spec = load_config(a.config, a.overrides).spec
     res = preprocess(a.data, a.cache, spec, sheets=a.sheets, test_root=a.test_data, progress=not a.quiet)
     _warn_skipped(res["skipped"])
-    print(f"{res['cache']}: {res['recordings']} recordings ({res['computed']} computed, {res['reused']} reused, "
-          f"{len(res['skipped'])} skipped)")
+    print(
+        f"{res['cache']}: {res['recordings']} recordings ({res['computed']} computed, {res['reused']} reused, "
+        f"{len(res['skipped'])} skipped)"
+    )
     return 0
 
 
@@ -177,16 +240,26 @@ def cmd_synth(a) -> int:
         raise UsageError(f"--patients {a.patients}: at least one patient is needed.")
     progress = None if a.quiet else _synth_progress(a.patients)
     try:
-        summary = generate_corpus(Path(a.out), patients=a.patients, seed=a.seed, sample_rate=a.sample_rate,
-                                  class_priors=a.class_priors, id_offset=a.id_offset, workers=a.workers,
-                                  progress=progress)
+        summary = generate_corpus(
+            Path(a.out),
+            patients=a.patients,
+            seed=a.seed,
+            sample_rate=a.sample_rate,
+            class_priors=a.class_priors,
+            id_offset=a.id_offset,
+            workers=a.workers,
+            progress=progress,
+        )
     finally:
         if progress is not None:
             progress.close()
     if not a.quiet:
         rate = summary.patients / summary.elapsed_seconds if summary.elapsed_seconds > 0 else float("inf")
-        print(f"{summary.patients} patients, {summary.files} files, {summary.audio_seconds:.0f} s of audio "
-              f"in {summary.elapsed_seconds:.1f} s ({rate:.2f} patients/s)", file=sys.stderr)
+        print(
+            f"{summary.patients} patients, {summary.files} files, {summary.audio_seconds:.0f} s of audio "
+            f"in {summary.elapsed_seconds:.1f} s ({rate:.2f} patients/s)",
+            file=sys.stderr,
+        )
     print(a.out)
     return 0
 
@@ -196,8 +269,15 @@ def _synth_progress(total: int):
     is the average since the start: patients finish in bursts with several workers."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="synth", unit=" patients", leave=False, smoothing=0, dynamic_ncols=True,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]")
+    bar = tqdm(
+        total=total,
+        desc="synth",
+        unit=" patients",
+        leave=False,
+        smoothing=0,
+        dynamic_ncols=True,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]",
+    )
 
     def update(done: int, total: int) -> None:
         bar.update(max(0, done - bar.n))
@@ -208,7 +288,13 @@ def _synth_progress(total: int):
     return update
 
 
-COMMANDS = {"fit": cmd_fit, "evaluate": cmd_evaluate, "predict": cmd_predict, "preprocess": cmd_preprocess, "synth": cmd_synth}
+COMMANDS = {
+    "fit": cmd_fit,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "preprocess": cmd_preprocess,
+    "synth": cmd_synth,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

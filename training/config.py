@@ -116,6 +116,7 @@ def spec_key(spec: FeatureSpec) -> str:
 
 # --- the rules ---------------------------------------------------------------------------
 
+
 class _Bad(ValueError):
     """A value breaks its key's rule; the text says what the key must be. ``sub``/``value``
     name the entry of a mapping that breaks it; ``known`` (for an unknown entry) the entries
@@ -132,11 +133,24 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _ARCH = re.compile(r"[a-z0-9][a-z0-9_.]{0,99}")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # timm arguments that load files, download or change what the network is: never from a config.
-FORBIDDEN_ARCH_KWARGS = frozenset({
-    "pretrained", "pretrained_cfg", "pretrained_cfg_overlay", "pretrained_strict", "checkpoint_path",
-    "cache_dir", "features_only", "out_indices", "num_classes", "in_chans", "drop_path_rate", "scriptable",
-    "exportable", "no_jit",
-})
+FORBIDDEN_ARCH_KWARGS = frozenset(
+    {
+        "pretrained",
+        "pretrained_cfg",
+        "pretrained_cfg_overlay",
+        "pretrained_strict",
+        "checkpoint_path",
+        "cache_dir",
+        "features_only",
+        "out_indices",
+        "num_classes",
+        "in_chans",
+        "drop_path_rate",
+        "scriptable",
+        "exportable",
+        "no_jit",
+    }
+)
 
 
 def _number(value):
@@ -181,8 +195,10 @@ def _int(lo: int, hi: int, *, what: str = "") -> Callable:
 
 def _float(lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> Callable:
     if lo_open or hi_open:
-        what = (f"a finite number {'above' if lo_open else 'of at least'} {lo:g} "
-                f"and {'below' if hi_open else 'at most'} {hi:g}")
+        what = (
+            f"a finite number {'above' if lo_open else 'of at least'} {lo:g} "
+            f"and {'below' if hi_open else 'at most'} {hi:g}"
+        )
     else:
         what = f"a finite number from {lo:g} to {hi:g}"
 
@@ -204,8 +220,9 @@ def _bool(value):
     return value
 
 
-def _text(*, limit: int, pattern: re.Pattern | None = None, what: str = "", optional: bool = False,
-          empty: bool = False) -> Callable:
+def _text(
+    *, limit: int, pattern: re.Pattern | None = None, what: str = "", optional: bool = False, empty: bool = False
+) -> Callable:
     what = what or f"text of at most {limit} characters"
 
     def check(value):
@@ -276,8 +293,12 @@ def _arch_kwargs(value):
         v = _numbers_in(v)
         flat = v if isinstance(v, list) else [v]
         if len(flat) > 16 or not all(
-                v is None or isinstance(x, bool) or (isinstance(x, (int, float)) and math.isfinite(x) and abs(x) <= 1e6)
-                or (isinstance(x, str) and _WORD.fullmatch(x)) for x in flat):
+            v is None
+            or isinstance(x, bool)
+            or (isinstance(x, (int, float)) and math.isfinite(x) and abs(x) <= 1e6)
+            or (isinstance(x, str) and _WORD.fullmatch(x))
+            for x in flat
+        ):
             raise _Bad("a number, a flag, a short word or a short list of numbers", sub=key, value=v)
         out[key] = v
     return out
@@ -325,7 +346,9 @@ _OPTIONAL_PATH = _text(limit=4096, what="a path or null", optional=True)
 _SHARE = _float(0.0, 1.0)
 
 RULES: dict[str, Callable] = {
-    "name": _text(limit=100, pattern=_NAME, what="a name of at most 100 letters, digits, dots, dashes, underscores and plus signs"),
+    "name": _text(
+        limit=100, pattern=_NAME, what="a name of at most 100 letters, digits, dots, dashes, underscores and plus signs"
+    ),
     "notes": _text(limit=10_000, empty=True),
     "data": _PATH,
     "train_sheet": _text(limit=200, what="a sheet name"),
@@ -393,7 +416,9 @@ def check_value(key: str, value, *, source: str):
             raise UsageError(f"{source}: {key} {_show(value)} is not {exc}.") from None
         name = f"{key}.{one_line(exc.sub, limit=60)}"
         if exc.known is not None:
-            raise UsageError(f"{source}: unknown key {name!r}{_nearest(exc.sub, exc.known, prefix=key + '.')}.") from None
+            raise UsageError(
+                f"{source}: unknown key {name!r}{_nearest(exc.sub, exc.known, prefix=key + '.')}."
+            ) from None
         if str(exc).startswith("the classes"):
             raise UsageError(f"{source}: {name} is not a class; the keys of {key} are {exc}.") from None
         raise UsageError(f"{source}: {name} {_show(exc.value)} is not {exc}.") from None
@@ -436,8 +461,7 @@ def _mapping_without_duplicates(loader, node, deep=False):
         key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, (str, int, float, bool)) or key is None:
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
             seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -487,8 +511,10 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConf
         head, _, rest = key.partition(".")
         if rest:
             if head not in _MAPPINGS:
-                raise UsageError(f"--set {one_line(key, limit=80)}: {one_line(repr(head), limit=80)} is not a mapping key "
-                                 f"({', '.join(sorted(_MAPPINGS))}).")
+                raise UsageError(
+                    f"--set {one_line(key, limit=80)}: {one_line(repr(head), limit=80)} is not a mapping key "
+                    f"({', '.join(sorted(_MAPPINGS))})."
+                )
             mapping = dict(getattr(cfg, head))
             sub = int(rest) if head == "oversample" and rest.isdigit() else rest
             mapping[sub] = value

@@ -37,8 +37,12 @@ from sand_gui.tasks import TASK_IDS
 from .config import spec_key
 
 SHEET_ALIASES = {
-    "train": TRAIN_SHEET, "val": VALIDATION_SHEET, "validation": VALIDATION_SHEET,
-    "training": TRAINING_SHEET, "all": TRAINING_SHEET, "test": TEST_SHEET,
+    "train": TRAIN_SHEET,
+    "val": VALIDATION_SHEET,
+    "validation": VALIDATION_SHEET,
+    "training": TRAINING_SHEET,
+    "all": TRAINING_SHEET,
+    "test": TEST_SHEET,
 }
 
 
@@ -113,7 +117,9 @@ def check_disjoint(splits: dict[str, list[Patient]]) -> None:
             seen[p.id] = name
 
 
-def list_recordings(layout: SandLayout, patients: list[Patient], *, labelled: bool = True) -> tuple[list[RecordingRef], list[Skip]]:
+def list_recordings(
+    layout: SandLayout, patients: list[Patient], *, labelled: bool = True
+) -> tuple[list[RecordingRef], list[Skip]]:
     """The recordings of ``patients`` in task order, and a line for each missing one.
 
     Each patient is looked for in its own split's audio (``Patient.split``: a test patient
@@ -123,7 +129,9 @@ def list_recordings(layout: SandLayout, patients: list[Patient], *, labelled: bo
     missing: list[Skip] = []
     for p in patients:
         if labelled and p.label is None:
-            raise DatasetError(f"{one_line(layout.root.name)}: patient {p.id} has no class; a labelled sheet is needed here.")
+            raise DatasetError(
+                f"{one_line(layout.root.name)}: patient {p.id} has no class; a labelled sheet is needed here."
+            )
         found = layout.recordings(p.id, split=p.split)
         if not found:
             dirs = layout.split_dirs(p.split) if p.split else [layout.root]
@@ -182,7 +190,7 @@ class FeatureCache:
 
         file = self._file(ref)
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(".part")
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.part")  # two preprocessors never share a temp
         save_file({"features": features.contiguous()}, str(tmp), metadata={"source": self._stamp(ref.path)})
         tmp.replace(file)
 
@@ -192,8 +200,14 @@ def make_features(ref: RecordingRef, *, spec: FeatureSpec):
     return prepare_task(ref.path, task_id=ref.task, spec=spec)[0].features
 
 
-def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: str | Path | FeatureCache | None = None,
-               progress: bool = False, desc: str = "features") -> tuple[list[Item], list[Skip]]:
+def load_items(
+    refs: list[RecordingRef],
+    *,
+    spec: FeatureSpec,
+    cache: str | Path | FeatureCache | None = None,
+    progress: bool = False,
+    desc: str = "features",
+) -> tuple[list[Item], list[Skip]]:
     """Features of each recording (from the cache when fresh), and a line per skipped one."""
     from tqdm import tqdm
 
@@ -218,6 +232,7 @@ def load_items(refs: list[RecordingRef], *, spec: FeatureSpec, cache: str | Path
 
 
 # --- batches ---------------------------------------------------------------------------
+
 
 def oversampled_indices(labels: list[int], factors: dict[int, int]) -> list[int]:
     """Each index repeated ``factors[label]`` times (1 for classes not named)."""

@@ -52,8 +52,16 @@ def _items(layout: SandLayout, sheet: str, spec: FeatureSpec, *, labelled: bool,
     return patients, items, missing + skipped
 
 
-def evaluate(model: str | Path | None, data: str | Path, *, sheet: str = "val", cache=None, device: str = "auto",
-             progress: bool = False, write_card: str | None = None) -> dict:
+def evaluate(
+    model: str | Path | None,
+    data: str | Path,
+    *,
+    sheet: str = "val",
+    cache=None,
+    device: str = "auto",
+    progress: bool = False,
+    write_card: str | None = None,
+) -> dict:
     """Both levels' scores of a bundle (None: the bundled model) on a labelled sheet (JSON
     form: see ``training.metrics``), with a warning for each class of fewer than 5 patients.
 
@@ -72,8 +80,12 @@ def evaluate(model: str | Path | None, data: str | Path, *, sheet: str = "val", 
     result["warnings"] = support_warnings(result["patient_level"], result["classes"])
     if write_card:
         card = bundle.card
-        card.metrics[write_card] = {"data": Path(data).name, "sheet": result["sheet"],
-                                    "recording_level": result["recording_level"], "patient_level": result["patient_level"]}
+        card.metrics[write_card] = {
+            "data": Path(data).name,
+            "sheet": result["sheet"],
+            "recording_level": result["recording_level"],
+            "patient_level": result["patient_level"],
+        }
         card.weights_sha256 = ""
         save_bundle(bundle.path, bundle.state_dict, card)
     return result
@@ -98,9 +110,11 @@ class Submission:
         """DatasetError when a patient has no class: a SAND submission must list everyone."""
         if not self.complete:
             ids = list(self.unusable)
-            raise DatasetError(f"{one_line(Path(str(data)).name)}: no usable recording for {len(ids)} patient(s) "
-                               f"({', '.join(one_line(i, limit=40) for i in ids[:5])}{', ...' if len(ids) > 5 else ''}); "
-                               "the submission would be incomplete (pass --fill CLASS to write a class for them).")
+            raise DatasetError(
+                f"{one_line(Path(str(data)).name)}: no usable recording for {len(ids)} patient(s) "
+                f"({', '.join(one_line(i, limit=40) for i in ids[:5])}{', ...' if len(ids) > 5 else ''}); "
+                "the submission would be incomplete (pass --fill CLASS to write a class for them)."
+            )
 
 
 def _why(patient: Patient, lines: list[Skip]) -> str:
@@ -111,9 +125,17 @@ def _why(patient: Patient, lines: list[Skip]) -> str:
     return f"{one_line(shown, limit=60)}: no usable recording ({reasons})"
 
 
-def predict(model: str | Path | None, data: str | Path | None, *, sheet: str = TEST_SHEET,
-            test_root: str | Path | None = None, cache=None, device: str = "auto", progress: bool = False,
-            fill: int | None = None) -> Submission:
+def predict(
+    model: str | Path | None,
+    data: str | Path | None,
+    *,
+    sheet: str = TEST_SHEET,
+    test_root: str | Path | None = None,
+    cache=None,
+    device: str = "auto",
+    progress: bool = False,
+    fill: int | None = None,
+) -> Submission:
     """A SAND submission for the patients of ``sheet`` (default: the test workbook's).
 
     ``data`` is the release root and ``test_root`` a separately unpacked test set (either
@@ -126,7 +148,9 @@ def predict(model: str | Path | None, data: str | Path | None, *, sheet: str = T
     bundle = load_bundle(model_path(model))
     clf = Classifier(bundle, device=device)
     if fill is not None and fill not in bundle.card.class_numbers:
-        raise UsageError(f"--fill {fill}: not a class of this model ({', '.join(map(str, bundle.card.class_numbers))}).")
+        raise UsageError(
+            f"--fill {fill}: not a class of this model ({', '.join(map(str, bundle.card.class_numbers))})."
+        )
     layout = SandLayout(data if data is not None else test_root, test_root=test_root)
     patients, items, skipped = _items(layout, sheet, clf.spec, labelled=False, cache=cache, progress=progress)
     verdicts = patient_votes(_records(clf, items, progress=progress), bundle.card.class_numbers)
@@ -142,8 +166,15 @@ def predict(model: str | Path | None, data: str | Path | None, *, sheet: str = T
     return Submission(buf.getvalue(), len(patients), skipped, unusable, fill)
 
 
-def preprocess(data: str | Path, cache: str | Path, spec: FeatureSpec, *, sheets: list[str] | None = None,
-               test_root: str | Path | None = None, progress: bool = False) -> dict:
+def preprocess(
+    data: str | Path,
+    cache: str | Path,
+    spec: FeatureSpec,
+    *,
+    sheets: list[str] | None = None,
+    test_root: str | Path | None = None,
+    progress: bool = False,
+) -> dict:
     """Compute and cache the features of every recording of ``sheets`` (default: all
     training patients, plus the test patients when the test workbook is present)."""
     from .data import FeatureCache
@@ -158,5 +189,10 @@ def preprocess(data: str | Path, cache: str | Path, spec: FeatureSpec, *, sheets
         missing += m
     store = FeatureCache(cache, spec)
     items, skipped = load_items(refs, spec=spec, cache=store, progress=progress, desc="preprocess")
-    return {"cache": str(store.dir), "recordings": len(items), "computed": store.misses, "reused": store.hits,
-            "skipped": [str(s) for s in missing + skipped]}
+    return {
+        "cache": str(store.dir),
+        "recordings": len(items),
+        "computed": store.misses,
+        "reused": store.hits,
+        "skipped": [str(s) for s in missing + skipped],
+    }

@@ -40,7 +40,13 @@ from .augment import augment
 from .config import TrainConfig, load_config, save_config
 from .config import validate as validate_config
 from .data import (
-    OversampledSampler, batches, check_disjoint, class_counts, eval_windows, list_recordings, load_items,
+    OversampledSampler,
+    batches,
+    check_disjoint,
+    class_counts,
+    eval_windows,
+    list_recordings,
+    load_items,
     select_patients,
 )
 from .losses import class_weights, make_loss
@@ -69,6 +75,7 @@ def epoch_seed(cfg: TrainConfig, epoch: int, rank: int) -> int:
 
 # --- network ---------------------------------------------------------------------------
 
+
 def initial_weights_file(cfg: TrainConfig) -> Path | None:
     """The file of the initial weights the config names; never downloads."""
     choice = cfg.init_weights
@@ -93,7 +100,9 @@ def initial_weights_file(cfg: TrainConfig) -> Path | None:
         from huggingface_hub import hf_hub_download
 
         try:
-            return Path(hf_hub_download(pcfg.hf_hub_id, pcfg.hf_hub_filename or "model.safetensors", local_files_only=True))
+            return Path(
+                hf_hub_download(pcfg.hf_hub_id, pcfg.hf_hub_filename or "model.safetensors", local_files_only=True)
+            )
         except Exception:
             raise UsageError(
                 f"init_weights {choice}: {pcfg.hf_hub_id} is not in the local Hugging Face cache and nothing is "
@@ -110,7 +119,9 @@ def initial_weights_file(cfg: TrainConfig) -> Path | None:
 
 def make_network(cfg: TrainConfig):
     """build_network + initial weights (tensors whose shape differs, e.g. the head, are skipped)."""
-    net = build_network(cfg.architecture, num_classes=len(CLASSES), arch_kwargs=cfg.arch_kwargs, drop_path_rate=cfg.drop_path_rate)
+    net = build_network(
+        cfg.architecture, num_classes=len(CLASSES), arch_kwargs=cfg.arch_kwargs, drop_path_rate=cfg.drop_path_rate
+    )
     path = initial_weights_file(cfg)
     if path is not None:
         from safetensors.torch import load_file
@@ -135,13 +146,16 @@ def _probe(network, cfg: TrainConfig) -> None:
         with torch.no_grad():
             network(torch.zeros(1, 3, spec.n_mels, spec.n_frames))
     except RuntimeError as exc:
-        raise UsageError(f"{cfg.architecture} cannot take windows of {spec.n_mels} mel bands x {spec.n_frames} frames "
-                         f"({one_line(str(exc).splitlines()[0], limit=120)}); raise features.n_mels or features.n_frames.") from None
+        raise UsageError(
+            f"{cfg.architecture} cannot take windows of {spec.n_mels} mel bands x {spec.n_frames} frames "
+            f"({one_line(str(exc).splitlines()[0], limit=120)}); raise features.n_mels or features.n_frames."
+        ) from None
     finally:
         network.train()
 
 
 # --- one epoch, validation ---------------------------------------------------------------
+
 
 @dataclass
 class Step:
@@ -155,7 +169,9 @@ class Step:
     scaler: object = None
 
 
-def train_one_epoch(step: Step, batch_iter, *, total: int, progress: bool = False, desc: str = "train") -> tuple[float, int]:
+def train_one_epoch(
+    step: Step, batch_iter, *, total: int, progress: bool = False, desc: str = "train"
+) -> tuple[float, int]:
     """One pass over ``batch_iter`` of (x, y); returns (mean loss, samples seen).
 
     On CUDA a batch is copied from pinned memory without waiting, and the loss is read
@@ -192,9 +208,17 @@ def train_one_epoch(step: Step, batch_iter, *, total: int, progress: bool = Fals
 
 def epoch_batches(items, sampler, cfg: TrainConfig, *, generator):
     """One epoch of augmented training batches (x, y) in sampler order."""
-    return ((augment(x, cfg=cfg, generator=generator), y) for x, y in
-            batches(items, sampler, batch_size=cfg.batch_size, n_frames=cfg.spec.n_frames, class_numbers=CLASSES,
-                    generator=generator))
+    return (
+        (augment(x, cfg=cfg, generator=generator), y)
+        for x, y in batches(
+            items,
+            sampler,
+            batch_size=cfg.batch_size,
+            n_frames=cfg.spec.n_frames,
+            class_numbers=CLASSES,
+            generator=generator,
+        )
+    )
 
 
 def predict_items(network, items, *, n_frames: int, device: str, batch_size: int = 64) -> list[np.ndarray]:
@@ -225,6 +249,7 @@ def validate(network, items, *, n_frames: int, device: str, batch_size: int) -> 
 
 # --- the run ---------------------------------------------------------------------------
 
+
 @dataclass
 class FitResult:
     run_dir: Path | None
@@ -243,11 +268,21 @@ def _load_split(cfg: TrainConfig, root: str, sheet: str, *, progress: bool, desc
 
 def load_data(cfg: TrainConfig, *, progress: bool, rank0_first=lambda f: f()):
     """(train items, validation items or [], lines about skipped recordings, patients by split)."""
+
     def work():
-        train_p, train, skipped = _load_split(cfg, cfg.data, cfg.train_sheet, progress=progress, desc="train features", cache=cfg.cache)
+        train_p, train, skipped = _load_split(
+            cfg, cfg.data, cfg.train_sheet, progress=progress, desc="train features", cache=cfg.cache
+        )
         val_p, val = [], []
         if cfg.val_sheet:
-            val_p, val, more = _load_split(cfg, cfg.val_data or cfg.data, cfg.val_sheet, progress=progress, desc="validation features", cache=cfg.cache)
+            val_p, val, more = _load_split(
+                cfg,
+                cfg.val_data or cfg.data,
+                cfg.val_sheet,
+                progress=progress,
+                desc="validation features",
+                cache=cfg.cache,
+            )
             skipped += more
             if not cfg.val_data or Path(cfg.val_data).resolve() == Path(cfg.data).resolve():
                 check_disjoint({cfg.train_sheet: train_p, cfg.val_sheet: val_p})
@@ -287,7 +322,9 @@ def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
     if not run.is_dir() or not any(run.iterdir()):
         return run, False
     if not (run / "config.yaml").is_file():
-        raise UsageError(f"{name}: run_dir is a folder that holds other files and no run; choose an empty or new folder.")
+        raise UsageError(
+            f"{name}: run_dir is a folder that holds other files and no run; choose an empty or new folder."
+        )
     if (run / BUNDLE).is_file() and (run / SUMMARY).is_file():  # the summary is the last file a run writes
         raise UsageError(f"{name}: already holds a finished run (model.safetensors); choose another run_dir.")
     if (run / CHECKPOINT).is_file():
@@ -297,8 +334,10 @@ def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
             return run, False  # a damaged checkpoint: nothing to continue, the folder is reused
         if _same_config(run, cfg):
             return run, True
-        raise UsageError(f"{name}: already holds an unfinished run with another config; resume it with "
-                         f"--resume {name} or choose another run_dir.")
+        raise UsageError(
+            f"{name}: already holds an unfinished run with another config; resume it with "
+            f"--resume {name} or choose another run_dir."
+        )
     return run, False
 
 
@@ -315,19 +354,44 @@ def _prepare_run_dir(run: Path, cfg: TrainConfig, *, fresh: bool) -> None:
 
 def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: dict) -> ModelCard:
     return ModelCard(
-        name=cfg.name, architecture=cfg.architecture, spec=cfg.spec, arch_kwargs=dict(cfg.arch_kwargs),
-        class_numbers=CLASSES, class_labels=[DEFAULT_LABELS[c] for c in CLASSES],
+        name=cfg.name,
+        architecture=cfg.architecture,
+        spec=cfg.spec,
+        arch_kwargs=dict(cfg.arch_kwargs),
+        class_numbers=CLASSES,
+        class_labels=[DEFAULT_LABELS[c] for c in CLASSES],
         training_data={
-            "description": cfg.data_description, "synthetic": bool(cfg.synthetic),
-            "dataset": Path(cfg.data).name, "train_sheet": cfg.train_sheet, "validation_sheet": cfg.val_sheet,
+            "description": cfg.data_description,
+            "synthetic": bool(cfg.synthetic),
+            "dataset": Path(cfg.data).name,
+            "train_sheet": cfg.train_sheet,
+            "validation_sheet": cfg.val_sheet,
             "validation_dataset": Path(cfg.val_data).name if cfg.val_data else Path(cfg.data).name,
-            "train_patients": len(patients["train"]), "validation_patients": len(patients["validation"]),
-            "train_recordings": n_train, "validation_recordings": n_val,
-            "recipe": {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "scheduler", "loss",
-                                                   "focal_gamma", "class_weights", "specaugment_p", "drop_path_rate",
-                                                   "init_weights", "seed")} | {"oversample": {str(k): v for k, v in cfg.oversample.items()}},
+            "train_patients": len(patients["train"]),
+            "validation_patients": len(patients["validation"]),
+            "train_recordings": n_train,
+            "validation_recordings": n_val,
+            "recipe": {
+                k: getattr(cfg, k)
+                for k in (
+                    "epochs",
+                    "batch_size",
+                    "lr",
+                    "weight_decay",
+                    "scheduler",
+                    "loss",
+                    "focal_gamma",
+                    "class_weights",
+                    "specaugment_p",
+                    "drop_path_rate",
+                    "init_weights",
+                    "seed",
+                )
+            }
+            | {"oversample": {str(k): v for k, v in cfg.oversample.items()}},
         },
-        metrics=metrics, notes=cfg.notes,
+        metrics=metrics,
+        notes=cfg.notes,
     )
 
 
@@ -359,8 +423,14 @@ def _write_logs(run: Path, history: list[dict]) -> None:
     checkpoint.atomic_write(run / "log.csv", write_csv, fsync=False)
 
 
-def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = False, progress: bool = False,
-        stop_after: int | None = None) -> FitResult:
+def fit(
+    cfg: TrainConfig,
+    *,
+    resume: str | Path | None = None,
+    dry_run: bool = False,
+    progress: bool = False,
+    stop_after: int | None = None,
+) -> FitResult:
     """Train as ``cfg`` says. ``resume``: a run folder to continue from its last checkpoint.
     ``stop_after``: leave after that many epochs of this call, as if interrupted (tests).
 
@@ -398,17 +468,21 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
             say(f"{one_line(run)}: no checkpoint yet; starting from the first epoch")
     if dist.main and not dry_run:
         _prepare_run_dir(run, cfg, fresh=not cont)
-    train, val, skipped, patients = load_data(cfg, progress=show, rank0_first=rank0_first if cfg.cache else lambda f: f())
+    train, val, skipped, patients = load_data(
+        cfg, progress=show, rank0_first=rank0_first if cfg.cache else lambda f: f()
+    )
     for line in skipped:
         say(f"skipped: {line}")
     labels = [it.label for it in train]
     sampler = OversampledSampler(labels, cfg.oversample, seed=cfg.seed, rank=dist.rank, world=dist.world)
     raw, sampled = class_counts(labels), class_counts(labels, cfg.oversample)
     steps = math.ceil(len(sampler) / cfg.batch_size)
-    plan = (f"{cfg.name}: {len(patients['train'])} train patients ({len(train)} recordings, {len(sampler.indices)} per epoch "
-            f"after oversampling, {steps} steps of {cfg.batch_size}{f' x {dist.world} ranks' if dist.enabled else ''}), "
-            f"{len(patients['validation'])} validation patients ({len(val)} recordings); class counts {raw} -> {sampled}; "
-            f"{cfg.architecture} on {choice.name}, {cfg.epochs} epochs")
+    plan = (
+        f"{cfg.name}: {len(patients['train'])} train patients ({len(train)} recordings, {len(sampler.indices)} per epoch "
+        f"after oversampling, {steps} steps of {cfg.batch_size}{f' x {dist.world} ranks' if dist.enabled else ''}), "
+        f"{len(patients['validation'])} validation patients ({len(val)} recordings); class counts {raw} -> {sampled}; "
+        f"{cfg.architecture} on {choice.name}, {cfg.epochs} epochs"
+    )
     if dist.main:
         say(plan)
     if dry_run:
@@ -429,15 +503,17 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
 
     start, best, history, best_weights = 0, None, [], None
     if cont:
-        meta, best_weights = checkpoint.load(run / CHECKPOINT, network=network, optimizer=optimizer,
-                                             scheduler=scheduler, scaler=scaler)
+        meta, best_weights = checkpoint.load(
+            run / CHECKPOINT, network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler
+        )
         start, best, history = meta["epoch"], meta.get("best"), meta.get("history", [])
         if dist.main:
             say(f"resuming {one_line(run)} after epoch {start}")
             _write_logs(run, history)  # the logs may lag the checkpoint by one epoch after a kill
     if dist.main and skipped:
-        checkpoint.atomic_write(run / "skipped.txt", lambda tmp: tmp.write_text("\n".join(skipped) + "\n", encoding="utf-8"),
-                                fsync=False)
+        checkpoint.atomic_write(
+            run / "skipped.txt", lambda tmp: tmp.write_text("\n".join(skipped) + "\n", encoding="utf-8"), fsync=False
+        )
 
     n_frames = cfg.spec.n_frames
     for epoch in range(start, cfg.epochs):
@@ -449,37 +525,57 @@ def fit(cfg: TrainConfig, *, resume: str | Path | None = None, dry_run: bool = F
         lr = optimizer.param_groups[0]["lr"]
         batch_iter = epoch_batches(train, sampler, cfg, generator=gen)
         t0 = time.perf_counter()
-        loss, seen = train_one_epoch(step, batch_iter, total=steps, progress=show, desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        loss, seen = train_one_epoch(
+            step, batch_iter, total=steps, progress=show, desc=f"epoch {epoch + 1}/{cfg.epochs}"
+        )
         seconds = time.perf_counter() - t0
         scheduler.step()
         loss = distributed.all_mean(loss, dist, device)
         if not math.isfinite(loss):
-            raise UsageError(f"epoch {epoch + 1}: the training loss is {loss}, the run diverged; resume "
-                             f"{one_line(run)} with --resume and a lower lr (--set lr=...), now {cfg.lr:g}.")
+            raise UsageError(
+                f"epoch {epoch + 1}: the training loss is {loss}, the run diverged; resume "
+                f"{one_line(run)} with --resume and a lower lr (--set lr=...), now {cfg.lr:g}."
+            )
         if not dist.main:
             continue
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss, "samples_per_s": seen / seconds, "seconds": seconds}
         if val:
             res = validate(network, val, n_frames=n_frames, device=device, batch_size=cfg.eval_batch_size)
             rec, pat = res["recording_level"], res["patient_level"]
-            row |= {"recording_macro_f1": rec["macro_f1"], "patient_macro_f1": pat["macro_f1"],
-                    "recording_f1_per_class": {c: s["f1"] for c, s in rec["per_class"].items()},
-                    "patient_f1_per_class": {c: s["f1"] for c, s in pat["per_class"].items()}}
+            row |= {
+                "recording_macro_f1": rec["macro_f1"],
+                "patient_macro_f1": pat["macro_f1"],
+                "recording_f1_per_class": {c: s["f1"] for c, s in rec["per_class"].items()},
+                "patient_f1_per_class": {c: s["f1"] for c, s in pat["per_class"].items()},
+            }
             score = [_score(pat["macro_f1"]), _score(rec["macro_f1"])]
         else:
             res, score = None, [float(epoch)]
         history.append(row)
-        say(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}"
-            + (f", validation macro-F1 recording {row['recording_macro_f1']:.3f} patient {row['patient_macro_f1']:.3f}" if val else "")
-            + f" ({seen / seconds:.0f} samples/s)")
+        say(
+            f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}"
+            + (
+                f", validation macro-F1 recording {row['recording_macro_f1']:.3f} patient {row['patient_macro_f1']:.3f}"
+                if val
+                else ""
+            )
+            + f" ({seen / seconds:.0f} samples/s)"
+        )
         improved = best is None or score > best["score"]
         if improved:
             best = {"epoch": epoch + 1, "score": score, "validation": res}
             best_weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         state = {"epoch": epoch + 1, "best": best, "history": history, "next_seed": epoch_seed(cfg, epoch + 1, 0)}
         # the commit point of the epoch: one file, one rename
-        checkpoint.save(run / CHECKPOINT, network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-                        state=state, best_weights=None if improved else best_weights)
+        checkpoint.save(
+            run / CHECKPOINT,
+            network=network,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            scaler=scaler,
+            state=state,
+            best_weights=None if improved else best_weights,
+        )
         _write_logs(run, history)
 
     finished = bool(history) and history[-1]["epoch"] == cfg.epochs
@@ -496,13 +592,16 @@ def _finish(cfg: TrainConfig, run: Path, best: dict, weights: dict, patients: di
     if best.get("validation"):
         v = best["validation"]
         metrics["validation"] = {
-            "data": Path(cfg.val_data or cfg.data).name, "sheet": cfg.val_sheet,
-            "recording_level": v["recording_level"], "patient_level": v["patient_level"],
+            "data": Path(cfg.val_data or cfg.data).name,
+            "sheet": cfg.val_sheet,
+            "recording_level": v["recording_level"],
+            "patient_level": v["patient_level"],
         }
         cm = v["patient_level"]["confusion_matrix"]
         title = f"{cfg.name}: validation, patient level (epoch {best['epoch']})"
-        checkpoint.atomic_write(run / "confusion.png", lambda tmp: save_confusion_png(tmp, cm, CLASSES, title=title),
-                                fsync=False)
+        checkpoint.atomic_write(
+            run / "confusion.png", lambda tmp: save_confusion_png(tmp, cm, CLASSES, title=title), fsync=False
+        )
     card = _card(cfg, patients, n_train, n_val, metrics)
     bundle = checkpoint.atomic_write(run / BUNDLE, lambda tmp: save_bundle(tmp, weights, card))
     summary = json.dumps({"run_dir": str(run), "bundle": str(bundle), **metrics}, indent=1, allow_nan=False)
@@ -511,8 +610,15 @@ def _finish(cfg: TrainConfig, run: Path, best: dict, weights: dict, patients: di
     return bundle
 
 
-def fit_from_files(config: str | None, overrides: list[str], *, resume: str | None, dry_run: bool, progress: bool,
-                   stop_after: int | None = None) -> FitResult:
+def fit_from_files(
+    config: str | None,
+    overrides: list[str],
+    *,
+    resume: str | None,
+    dry_run: bool,
+    progress: bool,
+    stop_after: int | None = None,
+) -> FitResult:
     """``fit`` as the CLI calls it: a resumed run reads its own config.yaml first."""
     if resume:
         run = Path(resume)

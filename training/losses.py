@@ -11,8 +11,9 @@ twice and make class 1 dominate, so ``balanced`` is the default.
 
 from __future__ import annotations
 
-from .config import TrainConfig
 from sand_gui.errors import UsageError
+
+from .config import TrainConfig
 
 
 def focal_loss(logits, target, *, gamma: float = 2.0, weight=None):

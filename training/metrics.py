@@ -76,7 +76,9 @@ def report(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[int])
 MIN_PATIENTS = 5  # fewer patients than this in a class: its scores are shown with a warning
 
 
-def support_warnings(level: dict, classes: Sequence[int], *, minimum: int = MIN_PATIENTS, unit: str = "patients") -> list[str]:
+def support_warnings(
+    level: dict, classes: Sequence[int], *, minimum: int = MIN_PATIENTS, unit: str = "patients"
+) -> list[str]:
     """One line per class with fewer than ``minimum`` cases: its scores mean little."""
     lines = []
     for c in classes:
@@ -84,8 +86,10 @@ def support_warnings(level: dict, classes: Sequence[int], *, minimum: int = MIN_
         if n == 0:
             lines.append(f"class {c} has no {unit[:-1]} in this evaluation; its recall and F1 are n/a.")
         elif n < minimum:
-            lines.append(f"class {c} has only {n} {unit[:-1] if n == 1 else unit} (fewer than {minimum}); "
-                         "its scores are too uncertain to trust.")
+            lines.append(
+                f"class {c} has only {n} {unit[:-1] if n == 1 else unit} (fewer than {minimum}); "
+                "its scores are too uncertain to trust."
+            )
     return lines
 
 
@@ -97,7 +101,9 @@ def patient_votes(records: Sequence[tuple[str, str, np.ndarray]], class_numbers:
     return {pid: majority_vote(tasks, class_numbers) for pid, tasks in grouped.items()}
 
 
-def evaluate_records(records: Sequence[tuple[str, str, np.ndarray]], labels: dict[str, int], class_numbers: Sequence[int]) -> dict:
+def evaluate_records(
+    records: Sequence[tuple[str, str, np.ndarray]], labels: dict[str, int], class_numbers: Sequence[int]
+) -> dict:
     """Both levels' reports for recordings with known patient ``labels`` (id -> class)."""
     classes = list(class_numbers)
     rec_true = [labels[p] for p, _, _ in records]
@@ -119,24 +125,34 @@ def format_level(title: str, level: dict, classes: Sequence[int], *, unit: str =
     """A readable table of one level's report: each class's support beside its scores,
     ``n/a`` where a score is undefined."""
     over = level.get("averaged_over", list(classes))
-    lines = [(f"{title}: macro-F1 {level['macro_f1']:.3f} (over classes {', '.join(map(str, over)) or 'none'}), "
-              f"accuracy {level['accuracy']:.3f}, n = {level['n']} {unit}"),
-             f"  {'class':>5}  {unit:>10}  {'precision':>9}  {'recall':>6}  {'F1':>5}"]
+    lines = [
+        (
+            f"{title}: macro-F1 {level['macro_f1']:.3f} (over classes {', '.join(map(str, over)) or 'none'}), "
+            f"accuracy {level['accuracy']:.3f}, n = {level['n']} {unit}"
+        ),
+        f"  {'class':>5}  {unit:>10}  {'precision':>9}  {'recall':>6}  {'F1':>5}",
+    ]
     for c in classes:
         s = level["per_class"][str(c)]
         flag = "  (few)" if 0 < s["support"] < MIN_PATIENTS and unit == "patients" else ""
-        lines.append(f"  {c:>5}  {s['support']:>10d}  {_score(s['precision'], 9)}  {_score(s['recall'], 6)}  "
-                     f"{_score(s['f1'], 5)}{flag}")
+        lines.append(
+            f"  {c:>5}  {s['support']:>10d}  {_score(s['precision'], 9)}  {_score(s['recall'], 6)}  "
+            f"{_score(s['f1'], 5)}{flag}"
+        )
     lines.append("  confusion (rows true, columns predicted " + " ".join(map(str, classes)) + "):")
-    lines += ["  " + f"{c:>5}  " + " ".join(f"{v:>4d}" for v in row) for c, row in zip(classes, level["confusion_matrix"])]
+    lines += [
+        "  " + f"{c:>5}  " + " ".join(f"{v:>4d}" for v in row) for c, row in zip(classes, level["confusion_matrix"])
+    ]
     return "\n".join(lines)
 
 
 def format_result(result: dict) -> str:
     """Both levels' tables, then the warnings about classes with few patients."""
     classes = result["classes"]
-    parts = [format_level("Recording level", result["recording_level"], classes, unit="recordings"),
-             format_level("Patient level (majority vote over tasks)", result["patient_level"], classes, unit="patients")]
+    parts = [
+        format_level("Recording level", result["recording_level"], classes, unit="recordings"),
+        format_level("Patient level (majority vote over tasks)", result["patient_level"], classes, unit="patients"),
+    ]
     warns = result.get("warnings") or support_warnings(result["patient_level"], classes)
     if warns:
         parts.append("\n".join(f"warning: {w}" for w in warns))

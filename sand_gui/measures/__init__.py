@@ -17,25 +17,42 @@ raises ``MeasuresUnavailable``, one sentence saying what to install.
 
 from .norms import Flag, Norm, norm_for
 from .patient import (
-                      measure_patient,
-                      measure_recording,
-                      measure_task,
-                      triangle_area,
-                      vowel_space_area,
+    measure_patient,
+    measure_recording,
+    measure_task,
+    triangle_area,
+    vowel_space_area,
 )
 from .results import (
-                      DDK_MEASURES,
-                      PATIENT_MEASURES,
-                      VOWEL_MEASURES,
-                      Measure,
-                      PatientMeasures,
-                      TaskMeasures,
-                      Why,
+    DDK_MEASURES,
+    PATIENT_MEASURES,
+    VOWEL_MEASURES,
+    Measure,
+    PatientMeasures,
+    TaskMeasures,
+    Why,
 )
 from .settings import MeasuresUnavailable, Settings, normalise_sex, praat, settings_for
 
 __all__ = [
-    "DDK_MEASURES", "PATIENT_MEASURES", "VOWEL_MEASURES", "Flag", "Measure", "MeasuresUnavailable", "Norm",
-    "PatientMeasures", "Settings", "TaskMeasures", "Why", "measure_patient", "measure_recording", "measure_task",
-    "norm_for", "normalise_sex", "praat", "settings_for", "triangle_area", "vowel_space_area",
+    "DDK_MEASURES",
+    "PATIENT_MEASURES",
+    "VOWEL_MEASURES",
+    "Flag",
+    "Measure",
+    "MeasuresUnavailable",
+    "Norm",
+    "PatientMeasures",
+    "Settings",
+    "TaskMeasures",
+    "Why",
+    "measure_patient",
+    "measure_recording",
+    "measure_task",
+    "norm_for",
+    "normalise_sex",
+    "praat",
+    "settings_for",
+    "triangle_area",
+    "vowel_space_area",
 ]

@@ -84,8 +84,9 @@ def ddk_measures(times: np.ndarray, levels: np.ndarray, *, task_id: str, method:
     if k < MIN_SYLLABLES:
         reason = f"{k} syllable{'s' if k != 1 else ''} found; at least {MIN_SYLLABLES} are needed."
         for key in DDK_MEASURES:
-            out.setdefault(key, not_measurable(key, task_id=task_id, why=Why.TOO_FEW_SYLLABLES, reason=reason,
-                                               method=method))
+            out.setdefault(
+                key, not_measurable(key, task_id=task_id, why=Why.TOO_FEW_SYLLABLES, reason=reason, method=method)
+            )
         return [out[key] for key in DDK_MEASURES]
     periods = np.diff(times)
     mean = float(periods.mean())
@@ -105,13 +106,16 @@ def ddk_measures(times: np.ndarray, levels: np.ndarray, *, task_id: str, method:
     return [out[key] for key in DDK_MEASURES]
 
 
-def measure_ddk(samples: np.ndarray, *, sample_rate: int, task_id: str,
-                settings: Settings) -> tuple[list[Measure], list[float]]:
+def measure_ddk(
+    samples: np.ndarray, *, sample_rate: int, task_id: str, settings: Settings
+) -> tuple[list[Measure], list[float]]:
     """DDK measures of a trimmed recording [shape=(n,)] and its syllable times (s)."""
     times, levels = find_syllables(samples, sample_rate=sample_rate, settings=settings)
     cmd = settings.commands()
-    method = (f"{cmd['intensity']} (after {settings.edge_pad_seconds:g} s of silence at each end); peaks with "
-              f"prominence >= {settings.syllable_dip_db:g} dB, within {settings.syllable_floor_db:g} dB of the "
-              f"99th percentile, >= {settings.min_syllable_gap:g} s apart and >= {settings.min_period_ratio:g} x "
-              "the median interval apart")
+    method = (
+        f"{cmd['intensity']} (after {settings.edge_pad_seconds:g} s of silence at each end); peaks with "
+        f"prominence >= {settings.syllable_dip_db:g} dB, within {settings.syllable_floor_db:g} dB of the "
+        f"99th percentile, >= {settings.min_syllable_gap:g} s apart and >= {settings.min_period_ratio:g} x "
+        "the median interval apart"
+    )
     return ddk_measures(times, levels, task_id=task_id, method=method), [float(t) for t in times]

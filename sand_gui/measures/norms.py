@@ -30,8 +30,10 @@ from enum import Enum
 
 PRAAT_MANUAL = "Boersma P, Praat manual: Voice 2. Jitter / Voice 3. Shimmer (quoting MDVP)"
 MDVP_POPULATION = "MDVP's normative sample (not described in the Praat manual); sustained vowels"
-MDVP_SOFTWARE = ("MDVP (peak picking); Praat measures lower jitter on noisy voices, so the Praat "
-                 "manual calls the true Praat threshold probably lower")
+MDVP_SOFTWARE = (
+    "MDVP (peak picking); Praat measures lower jitter on noisy voices, so the Praat "
+    "manual calls the true Praat threshold probably lower"
+)
 
 
 class Flag(str, Enum):
@@ -73,17 +75,31 @@ class Norm:
         return Flag.WITHIN
 
     def to_dict(self) -> dict:
-        return {"low": self.low, "high": self.high, "source": self.source, "population": self.population,
-                "software": self.software, "note": self.note}
+        return {
+            "low": self.low,
+            "high": self.high,
+            "source": self.source,
+            "population": self.population,
+            "software": self.software,
+            "note": self.note,
+        }
 
 
 def _mdvp(high: float, name: str) -> Norm:
-    return Norm(None, high, source=PRAAT_MANUAL, population=MDVP_POPULATION, software=MDVP_SOFTWARE,
-                note=f"MDVP threshold for pathology ({name}); flagged above it")
+    return Norm(
+        None,
+        high,
+        source=PRAAT_MANUAL,
+        population=MDVP_POPULATION,
+        software=MDVP_SOFTWARE,
+        note=f"MDVP threshold for pathology ({name}); flagged above it",
+    )
 
 
-_NOT_COMPARABLE_F0 = ("no single healthy range: F0 depends on sex, age and language, and the "
-                      "published means (e.g. CSL, Felippe et al. 2006) are not Praat ranges")
+_NOT_COMPARABLE_F0 = (
+    "no single healthy range: F0 depends on sex, age and language, and the "
+    "published means (e.g. CSL, Felippe et al. 2006) are not Praat ranges"
+)
 
 NORMS: dict[str, Norm] = {
     "f0_mean_hz": Norm.none(_NOT_COMPARABLE_F0),
@@ -100,20 +116,25 @@ NORMS: dict[str, Norm] = {
     "shimmer_apq11": _mdvp(3.070, "APQ"),
     "hnr_db": Norm.none("no Praat HNR threshold was verified; MDVP/CSL noise ratios (NHR) are not comparable"),
     "unvoiced_fraction": Norm(
-        None, 0.0, source="Boersma P, Praat manual: Voice 1. Voice breaks",
+        None,
+        0.0,
+        source="Boersma P, Praat manual: Voice 1. Voice breaks",
         population="normal healthy voices sustaining a vowel",
         software="Praat (voice report, fraction of locally unvoiced frames)",
-        note="normative value 0: 'every non-zero value can be considered a sign of pathology'"),
+        note="normative value 0: 'every non-zero value can be considered a sign of pathology'",
+    ),
     "voice_breaks": Norm.none("the Praat manual gives no threshold for the number of voice breaks"),
     "phonation_seconds": Norm.none(
-        "the SAND protocol does not record maximum phonation time to exhaustion, so MPT norms do not apply"),
+        "the SAND protocol does not record maximum phonation time to exhaustion, so MPT norms do not apply"
+    ),
     "f1_hz": Norm.none("formant frequencies depend on the vowel, sex and language; no Italian Praat range was found"),
     "f2_hz": Norm.none("formant frequencies depend on the vowel, sex and language; no Italian Praat range was found"),
     "vowel_space_area": Norm.none("no published /a/-/i/-/u/ triangle area for healthy Italian adults was found"),
     "syllable_count": Norm.none("the count depends on how long the patient repeats; use the rate"),
     "ddk_rate": Norm.none(
         "no verified norm for /pa/, /ta/ or /ka/ repeated alone; the English norm of Icht & Ben-David "
-        "(2014), 6.2 +/- 0.8 syllables/s, is for /pataka/"),
+        "(2014), 6.2 +/- 0.8 syllables/s, is for /pataka/"
+    ),
     "period_mean_ms": Norm.none("no verified norm for the syllable period of /pa/ /ta/ /ka/"),
     "period_sd_ms": Norm.none("no verified norm for the syllable-period SD of /pa/ /ta/ /ka/"),
     "period_cv_pct": Norm.none("no verified norm for the syllable-period CV of /pa/ /ta/ /ka/"),
@@ -122,7 +143,8 @@ NORMS: dict[str, Norm] = {
 }
 
 CPPS_A = Norm(
-    14.45, None,
+    14.45,
+    None,
     source="Murton, Hillman & Mehta (2020), Am J Speech Lang Pathol 29:1596-1607",
     population="50 vocally healthy vs 295 voice-disordered English-speaking adults, sustained /a/",
     software="Praat CPPS (full-band recordings; here up to the recording's Nyquist frequency)",
@@ -130,7 +152,8 @@ CPPS_A = Norm(
 )
 CPPS_OTHER = Norm.none(
     "the Praat cutoff (Murton et al. 2020) was measured on /a/ only; CPPS is lower on /i/ "
-    "(Buckley et al. 2023), so it is not applied to other vowels")
+    "(Buckley et al. 2023), so it is not applied to other vowels"
+)
 
 
 def norm_for(key: str, *, task_id: str) -> Norm:

@@ -44,24 +44,42 @@ from .voice import measure_vowel
 TRIANGLE = ("phonationA", "phonationI", "phonationU")  # corners of the vowel space
 
 
-def measure_task(samples: np.ndarray, *, sample_rate: int, task_id: str, sex: object = None,
-                 settings: Settings | None = None, file: str = "") -> TaskMeasures:
+def measure_task(
+    samples: np.ndarray,
+    *,
+    sample_rate: int,
+    task_id: str,
+    sex: object = None,
+    settings: Settings | None = None,
+    file: str = "",
+) -> TaskMeasures:
     """Measures of one trimmed waveform [shape=(n,)] of task ``task_id``."""
     t0 = time.perf_counter()
     task = get_task(task_id)
     settings = settings or settings_for(sex=sex, sample_rate=sample_rate)
     samples = np.asarray(samples, dtype=np.float64).reshape(-1)
     if not np.isfinite(samples).all():
-        return unusable(task.id, file=file, settings=settings, code=Code.NON_FINITE.value,
-                        reason=f"{one_line(file or task.id)}: the samples contain NaN or infinite values.")
+        return unusable(
+            task.id,
+            file=file,
+            settings=settings,
+            code=Code.NON_FINITE.value,
+            reason=f"{one_line(file or task.id)}: the samples contain NaN or infinite values.",
+        )
     times: list[float] = []
     if task.family == PHONATION:
         measures = measure_vowel(samples, sample_rate=sample_rate, task_id=task.id, settings=settings)
     else:
         measures, times = measure_ddk(samples, sample_rate=sample_rate, task_id=task.id, settings=settings)
-    return TaskMeasures(task=task.id, file=file, measures=measures, settings=settings.to_dict(),
-                        sample_rate=sample_rate, syllable_times=times,
-                        elapsed_ms=1000 * (time.perf_counter() - t0))
+    return TaskMeasures(
+        task=task.id,
+        file=file,
+        measures=measures,
+        settings=settings.to_dict(),
+        sample_rate=sample_rate,
+        syllable_times=times,
+        elapsed_ms=1000 * (time.perf_counter() - t0),
+    )
 
 
 def unusable(task_id: str, *, file: str, reason: str, settings: Settings, code: str | None = None) -> TaskMeasures:
@@ -70,8 +88,15 @@ def unusable(task_id: str, *, file: str, reason: str, settings: Settings, code: 
     task = get_task(task_id)
     keys = VOWEL_MEASURES if task.family == PHONATION else DDK_MEASURES
     measures = [not_measurable(k, task_id=task.id, why=Why.RECORDING, reason=reason) for k in keys]
-    return TaskMeasures(task=task.id, file=file, measures=measures, settings=settings.to_dict(),
-                        sample_rate=settings.sample_rate, error=reason, error_code=code)
+    return TaskMeasures(
+        task=task.id,
+        file=file,
+        measures=measures,
+        settings=settings.to_dict(),
+        sample_rate=settings.sample_rate,
+        error=reason,
+        error_code=code,
+    )
 
 
 def measure_recording(path: str | Path, *, task_id: str, spec: FeatureSpec, sex: object = None) -> TaskMeasures:
@@ -86,10 +111,20 @@ def measure_recording(path: str | Path, *, task_id: str, spec: FeatureSpec, sex:
         raise
     except SandError as exc:
         code = getattr(exc, "code", None)
-        return unusable(task_id, file=str(path), reason=str(exc), settings=settings,
-                        code=None if code is None else str(getattr(code, "value", code)))
-    result = measure_task(rec.samples[voiced.start:voiced.stop], sample_rate=spec.sample_rate, task_id=task_id,
-                          settings=settings, file=str(path))
+        return unusable(
+            task_id,
+            file=str(path),
+            reason=str(exc),
+            settings=settings,
+            code=None if code is None else str(getattr(code, "value", code)),
+        )
+    result = measure_task(
+        rec.samples[voiced.start : voiced.stop],
+        sample_rate=spec.sample_rate,
+        task_id=task_id,
+        settings=settings,
+        file=str(path),
+    )
     result.voiced, result.warnings = (voiced.start, voiced.stop), list(rec.warnings)
     return result
 
@@ -113,14 +148,24 @@ def vowel_space_area(tasks: Mapping[str, TaskMeasures]) -> Measure:
         else:
             points.append((f1.value, f2.value))
     if missing:
-        return not_measurable("vowel_space_area", task_id="", why=Why.MISSING, method=method,
-                              reason=f"F1/F2 not measurable for {', '.join(missing)}.")
+        return not_measurable(
+            "vowel_space_area",
+            task_id="",
+            why=Why.MISSING,
+            method=method,
+            reason=f"F1/F2 not measurable for {', '.join(missing)}.",
+        )
     return measured("vowel_space_area", triangle_area(points), task_id="", method=method)
 
 
-def measure_patient(recordings: Mapping[str, str | Path], *, spec: FeatureSpec, sex: object = None,
-                    workers: int = 0,
-                    progress: Callable[[int, int, str], None] | None = None) -> PatientMeasures:
+def measure_patient(
+    recordings: Mapping[str, str | Path],
+    *,
+    spec: FeatureSpec,
+    sex: object = None,
+    workers: int = 0,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> PatientMeasures:
     """Measures of up to eight recordings (task id -> file) of one patient of ``sex`` (M/F/None).
 
     ``workers`` = 0 measures in this process; N >= 1 measures the tasks in N separate processes.
@@ -137,8 +182,9 @@ def measure_patient(recordings: Mapping[str, str | Path], *, spec: FeatureSpec, 
     settings = settings_for(sex=sex_key, sample_rate=spec.sample_rate)
     todo = [t for t in TASK_IDS if t in recordings]
     if workers and workers > 0 and todo:
-        by_task = _measure_in_processes(recordings, todo, spec=spec, sex=sex_key, workers=workers,
-                                        settings=settings, progress=progress)
+        by_task = _measure_in_processes(
+            recordings, todo, spec=spec, sex=sex_key, workers=workers, settings=settings, progress=progress
+        )
     else:
         by_task = {}
         for i, task_id in enumerate(todo):
@@ -147,8 +193,12 @@ def measure_patient(recordings: Mapping[str, str | Path], *, spec: FeatureSpec, 
             by_task[task_id] = measure_recording(recordings[task_id], task_id=task_id, spec=spec, sex=sex_key)
     rows = [by_task[t] for t in todo]
     return PatientMeasures(
-        tasks=rows, across=[vowel_space_area(by_task)], sex=sex_key, settings=settings.to_dict(),
-        software=versions, elapsed_ms=1000 * (time.perf_counter() - t0),
+        tasks=rows,
+        across=[vowel_space_area(by_task)],
+        sex=sex_key,
+        settings=settings.to_dict(),
+        software=versions,
+        elapsed_ms=1000 * (time.perf_counter() - t0),
         missing_tasks=[t for t in TASK_IDS if t not in recordings],
     )
 
@@ -162,17 +212,21 @@ def _measure_in_processes(recordings, todo, *, spec, sex, workers, settings, pro
 
     order = sorted(todo, key=lambda t: get_task(t).family != PHONATION)
     out: dict[str, TaskMeasures] = {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         futures = {pool.submit(measure_recording, recordings[t], task_id=t, spec=spec, sex=sex): t for t in order}
         for done, future in enumerate(as_completed(futures), start=1):
             task_id = futures[future]
             try:
                 out[task_id] = future.result()
             except BrokenProcessPool:
-                out[task_id] = unusable(task_id, file=str(recordings[task_id]), settings=settings,
-                                        reason=f"{Path(recordings[task_id]).name}: the measuring process stopped "
-                                               "unexpectedly.")
+                out[task_id] = unusable(
+                    task_id,
+                    file=str(recordings[task_id]),
+                    settings=settings,
+                    reason=f"{Path(recordings[task_id]).name}: the measuring process stopped unexpectedly.",
+                )
             if progress:
                 progress(done, len(todo), task_id)
     return out

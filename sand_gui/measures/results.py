@@ -99,12 +99,16 @@ class Measure:
     def to_dict(self) -> dict:
         flag = self.flag
         return {
-            "key": self.key, "label": self.label, "unit": self.unit,
+            "key": self.key,
+            "label": self.label,
+            "unit": self.unit,
             "value": None if self.value is None else _round(self.value),
             "measurable": self.measurable,
-            "why": None if self.why is None else self.why.value, "reason": self.reason,
+            "why": None if self.why is None else self.why.value,
+            "reason": self.reason,
             "flag": None if flag is None else flag.value,
-            "norm": self.norm.to_dict(), "method": self.method,
+            "norm": self.norm.to_dict(),
+            "method": self.method,
         }
 
 
@@ -158,13 +162,17 @@ class TaskMeasures:
 
     def to_dict(self) -> dict:
         return {
-            "task": self.task, "file": self.file, "error": self.error, "error_code": self.error_code,
+            "task": self.task,
+            "file": self.file,
+            "error": self.error,
+            "error_code": self.error_code,
             "warnings": list(self.warnings),
             "sample_rate": self.sample_rate,
             "voiced_samples": None if self.voiced is None else [int(self.voiced[0]), int(self.voiced[1])],
             "syllable_times": [round(float(t), 4) for t in self.syllable_times],
             "measures": [m.to_dict() for m in self.measures],
-            "settings": self.settings, "elapsed_ms": round(self.elapsed_ms, 1),
+            "settings": self.settings,
+            "elapsed_ms": round(self.elapsed_ms, 1),
         }
 
 
@@ -194,8 +202,12 @@ class PatientMeasures:
 
     def to_dict(self) -> dict:
         return {
-            "schema_version": SCHEMA_VERSION, "sex": self.sex, "software": self.software,
-            "settings": self.settings, "tasks": [t.to_dict() for t in self.tasks],
-            "across_tasks": [m.to_dict() for m in self.across], "missing_tasks": list(self.missing_tasks),
+            "schema_version": SCHEMA_VERSION,
+            "sex": self.sex,
+            "software": self.software,
+            "settings": self.settings,
+            "tasks": [t.to_dict() for t in self.tasks],
+            "across_tasks": [m.to_dict() for m in self.across],
+            "missing_tasks": list(self.missing_tasks),
             "elapsed_ms": round(self.elapsed_ms, 1),
         }

@@ -130,9 +130,18 @@ class Settings:
 
     def pitch_args(self) -> tuple:
         """Arguments of ``Sound: To Pitch (cc)...`` in Praat 6.1's order."""
-        return (self.time_step, self.pitch_floor, self.max_candidates, "no", self.silence_threshold,
-                self.voicing_threshold, self.octave_cost, self.octave_jump_cost, self.voiced_unvoiced_cost,
-                self.pitch_ceiling)
+        return (
+            self.time_step,
+            self.pitch_floor,
+            self.max_candidates,
+            "no",
+            self.silence_threshold,
+            self.voicing_threshold,
+            self.octave_cost,
+            self.octave_jump_cost,
+            self.voiced_unvoiced_cost,
+            self.pitch_ceiling,
+        )
 
     def perturbation_args(self) -> tuple:
         """Range, period floor/ceiling and maximum period factor of ``Get jitter (...)``."""
@@ -152,8 +161,19 @@ class Settings:
 
     def cpps_args(self) -> tuple:
         lo, hi = self.cpps_peak_range
-        return ("no", self.cpps_time_window, self.cpps_quefrency_window, lo, hi, 0.05, "Parabolic",
-                0.001, 0.0, "Straight", "Robust")
+        return (
+            "no",
+            self.cpps_time_window,
+            self.cpps_quefrency_window,
+            lo,
+            hi,
+            0.05,
+            "Parabolic",
+            0.001,
+            0.0,
+            "Straight",
+            "Robust",
+        )
 
     def band_args(self) -> tuple:
         """``Sound: Filter (pass Hann band)...``: keep the vowels' band, drop stop bursts."""
@@ -165,8 +185,16 @@ class Settings:
     def voice_report_args(self, start: float = 0.0, end: float = 0.0) -> tuple:
         """``Voice report`` from ``start`` to ``end`` s (0, 0: all; the measures pass the first and
         last glottal pulse, as the manual advises leaving out leading and trailing silence)."""
-        return (start, end, self.pitch_floor, self.pitch_ceiling, self.max_period_factor,
-                self.max_amplitude_factor, self.silence_threshold, self.voicing_threshold)
+        return (
+            start,
+            end,
+            self.pitch_floor,
+            self.pitch_ceiling,
+            self.max_period_factor,
+            self.max_amplitude_factor,
+            self.silence_threshold,
+            self.voicing_threshold,
+        )
 
     def commands(self) -> dict[str, str]:
         """The Praat commands with their arguments, as a Praat script would write them."""
@@ -179,19 +207,29 @@ class Settings:
         return {
             "pitch": f"Sound: To Pitch (cc): {fmt(self.pitch_args())}",
             "pulses": "Sound & Pitch: To PointProcess (cc)",
-            "f0": ("Pitch: Get mean / Get standard deviation (Hertz, semitones) / Get minimum / Get maximum "
-                   "(Parabolic): first pulse, last pulse"),
+            "f0": (
+                "Pitch: Get mean / Get standard deviation (Hertz, semitones) / Get minimum / Get maximum "
+                "(Parabolic): first pulse, last pulse"
+            ),
             "jitter": f"PointProcess: Get jitter (local | rap | ppq5): {p}",
             "shimmer": f"Sound & PointProcess: Get shimmer (local | local_dB | apq3 | apq11): {s}",
             "hnr": f"Sound: To Harmonicity (cc): {fmt(self.harmonicity_args())}; Harmonicity: Get mean: 0, 0",
-            "cpps": (f"Sound: To PowerCepstrogram: {fmt(self.cepstrogram_args())}; "
-                     f"PowerCepstrogram: Get CPPS: {fmt(self.cpps_args())}"),
-            "voicing": ("Sound & Pitch & PointProcess: Voice report: first pulse, last pulse, "
-                        f"{fmt(self.voice_report_args()[2:])}"),
-            "formants": (f"Sound: To Formant (burg): {fmt(self.formant_args())}; "
-                         "Formant: Get quantile: 1 | 2, first pulse, last pulse, \"hertz\", 0.5"),
-            "intensity": (f"Sound: Filter (pass Hann band): {fmt(self.band_args())}; "
-                          f"Sound: To Intensity: {fmt(self.intensity_args())}"),
+            "cpps": (
+                f"Sound: To PowerCepstrogram: {fmt(self.cepstrogram_args())}; "
+                f"PowerCepstrogram: Get CPPS: {fmt(self.cpps_args())}"
+            ),
+            "voicing": (
+                "Sound & Pitch & PointProcess: Voice report: first pulse, last pulse, "
+                f"{fmt(self.voice_report_args()[2:])}"
+            ),
+            "formants": (
+                f"Sound: To Formant (burg): {fmt(self.formant_args())}; "
+                'Formant: Get quantile: 1 | 2, first pulse, last pulse, "hertz", 0.5'
+            ),
+            "intensity": (
+                f"Sound: Filter (pass Hann band): {fmt(self.band_args())}; "
+                f"Sound: To Intensity: {fmt(self.intensity_args())}"
+            ),
         }
 
     def to_dict(self) -> dict:
@@ -207,13 +245,20 @@ def settings_for(*, sex: object, sample_rate: int) -> Settings:
     """The settings for a speaker of ``sex`` (M/F/unknown) recorded at ``sample_rate`` Hz."""
     key = normalise_sex(sex)
     if not sample_rate >= MIN_SAMPLE_RATE:
-        raise UsageError(f"sample rate {one_line(sample_rate)} Hz is too low for the measures; at least "
-                         f"{MIN_SAMPLE_RATE} Hz is needed.")
+        raise UsageError(
+            f"sample rate {one_line(sample_rate)} Hz is too low for the measures; at least "
+            f"{MIN_SAMPLE_RATE} Hz is needed."
+        )
     floor, ceiling = PITCH_RANGE_HZ[key]
     nyquist = sample_rate / 2.0
     formant_ceiling = min(FORMANT_CEILING_HZ[key], nyquist)
     n_formants = max(2.0, round(2 * N_FORMANTS * formant_ceiling / FORMANT_CEILING_HZ[key]) / 2)
     return Settings(
-        sex=key, sample_rate=int(sample_rate), pitch_floor=floor, pitch_ceiling=ceiling,
-        formant_ceiling=formant_ceiling, n_formants=n_formants, cepstrum_max_hz=min(5000.0, nyquist),
+        sex=key,
+        sample_rate=int(sample_rate),
+        pitch_floor=floor,
+        pitch_ceiling=ceiling,
+        formant_ceiling=formant_ceiling,
+        n_formants=n_formants,
+        cepstrum_max_hz=min(5000.0, nyquist),
     )

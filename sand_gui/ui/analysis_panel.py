@@ -88,8 +88,13 @@ class AnalysisPanel(QWidget):
     def export(self, base: Path) -> None:
         ws = self.workspace
         made_by = ws.analysis.model
-        note = "" if ws.analysis_is_current else (
-            f" (the report describes {one_line(made_by.name)}, {one_line(made_by.path.name)}, the model that made this result)")
+        note = (
+            ""
+            if ws.analysis_is_current
+            else (
+                f" (the report describes {one_line(made_by.name)}, {one_line(made_by.path.name)}, the model that made this result)"
+            )
+        )
         self.status.emit(f"Writing the report…{note}", 0)
         self.exporting = True
         self.changed.emit()

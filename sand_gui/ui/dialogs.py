@@ -97,5 +97,7 @@ class ExportDialog:
 
     @classmethod
     def ask(cls, parent: QWidget | None, suggestion: Path) -> Path | None:
-        f, _ = QFileDialog.getSaveFileName(parent, "Export report (PDF, JSON and CSV)", str(suggestion), "PDF report (*.pdf)")
+        f, _ = QFileDialog.getSaveFileName(
+            parent, "Export report (PDF, JSON and CSV)", str(suggestion), "PDF report (*.pdf)"
+        )
         return Path(f).with_suffix("") if f else None

@@ -40,7 +40,9 @@ class DisplayController(QObject):
             return
         if state.status is TaskStatus.REJECTED:
             self._key = None
-            self.view.show_message(f"{task.name}: rejected.\n{state.error}\nRecord it again (Space) or load another file.")
+            self.view.show_message(
+                f"{task.name}: rejected.\n{state.error}\nRecord it again (Space) or load another file."
+            )
             return
         if state.status is TaskStatus.CHECKING:
             self._key = None
@@ -57,8 +59,14 @@ class DisplayController(QObject):
         self._key = key
         waiting = "" if self.imports_ready else " (loading the signal-processing libraries first)"
         self.view.show_message(f"computing… {task.name}{waiting}")
-        workers.start(display_data, state.file, task_id, key[2],
-                      returned=lambda d, k=key: self._ready(k, d), errored=lambda e, k=key: self._failed(k, e))
+        workers.start(
+            display_data,
+            state.file,
+            task_id,
+            key[2],
+            returned=lambda d, k=key: self._ready(k, d),
+            errored=lambda e, k=key: self._failed(k, e),
+        )
 
     def _ready(self, key: tuple, data) -> None:
         self.cache[key] = data

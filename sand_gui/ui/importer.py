@@ -29,14 +29,28 @@ from PySide6.QtWidgets import QApplication
 log = logging.getLogger("sand_gui")
 
 CORE_MODULES = (
-    "numpy", "soundfile", "soxr", "sounddevice",
-    "sand_gui.vad", "sand_gui.audio", "sand_gui.features", "sand_gui.bundle", "sand_gui.dataset",
-    "sand_gui.quality", "sand_gui.recorder", "sand_gui.session",
+    "numpy",
+    "soundfile",
+    "soxr",
+    "sounddevice",
+    "sand_gui.vad",
+    "sand_gui.audio",
+    "sand_gui.features",
+    "sand_gui.bundle",
+    "sand_gui.dataset",
+    "sand_gui.quality",
+    "sand_gui.recorder",
+    "sand_gui.session",
 )
 MODEL_MODULES = ("torch", "torchaudio", "torchaudio.functional", "timm", "sand_gui.model")
 HEAVY_MODULES = (
-    "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_qtagg", "matplotlib.backends.backend_pdf",
-    "sand_gui.plots", "sand_gui.pipeline", "sand_gui.report",
+    "matplotlib",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_qtagg",
+    "matplotlib.backends.backend_pdf",
+    "sand_gui.plots",
+    "sand_gui.pipeline",
+    "sand_gui.report",
 )
 CORE, MODEL, ALL = "core", "model", "all"
 STAGES = ((CORE, CORE_MODULES), (MODEL, MODEL_MODULES), (ALL, HEAVY_MODULES))

@@ -29,7 +29,9 @@ class LevelMeter(QWidget):
         self._held_at = 0.0
         self._clip_at = -1e9
         self.clipping = False
-        self.setToolTip("Input level (dBFS). Green: good; red lamp: clipping — ask the patient to move back or lower the gain.")
+        self.setToolTip(
+            "Input level (dBFS). Green: good; red lamp: clipping — ask the patient to move back or lower the gain."
+        )
 
     def sizeHint(self) -> QSize:
         return QSize(240, 22)
@@ -58,7 +60,9 @@ class LevelMeter(QWidget):
         lamp = 34
         w, h = self.width() - lamp - 4, self.height()
         p.fillRect(QRectF(0, 0, w, h), QColor("#303030"))
-        colour = QColor("#3cb043") if self.peak_db < -6 else QColor("#e6b422") if self.peak_db < -1 else QColor("#d0312d")
+        colour = (
+            QColor("#3cb043") if self.peak_db < -6 else QColor("#e6b422") if self.peak_db < -1 else QColor("#d0312d")
+        )
         p.fillRect(QRectF(0, 2, self._x(self.peak_db, w), h - 4), colour.darker(130))
         p.fillRect(QRectF(0, 5, self._x(self.rms_db, w), h - 10), colour)
         p.fillRect(QRectF(self._x(self.held_db, w) - 1, 0, 2, h), QColor("white"))

@@ -45,8 +45,11 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.importer = Importer.instance()
         self.importer.stageDone.connect(self._imports_done)
-        self.workspace = Workspace(data_dir=self.settings.data_dir, runner=workers.run_in_worker,
-                                   before_import=lambda: self.importer.wait(CORE))
+        self.workspace = Workspace(
+            data_dir=self.settings.data_dir,
+            runner=workers.run_in_worker,
+            before_import=lambda: self.importer.wait(CORE),
+        )
         self.workspace.subscribe(self._changed)
         self._shown = False
         self.setWindowTitle("SAND — dysarthria severity assessment")
@@ -128,24 +131,45 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a, s, st = self._action, self.sessions, self.strip
         self.act_new = a("&New session…", lambda: s.new_session(), QKeySequence.StandardKey.New)
-        self.act_load = a("&Load recordings…", s.load_files_dialog, "Ctrl+O", "Load audio files; the task is read from the file name")
+        self.act_load = a(
+            "&Load recordings…", s.load_files_dialog, "Ctrl+O", "Load audio files; the task is read from the file name"
+        )
         self.act_folder = a("Open patient &folder…", s.open_folder_dialog, "Ctrl+Shift+O")
         self.act_sand = a("Open patient from SAND &dataset…", s.open_sand_dialog)
         self.act_demo = a("Open a &demo patient (synthetic speech)…", s.open_demo)
-        self.act_export = a("&Export report…", self.analysis.export_dialog, "Ctrl+E", "Export the report as PDF, JSON and CSV")
+        self.act_export = a(
+            "&Export report…", self.analysis.export_dialog, "Ctrl+E", "Export the report as PDF, JSON and CSV"
+        )
         self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_record = a("&Record / stop", st.toggle_recording, "Space", "Record the selected task, or stop")
         self.act_play = a("&Play take", st.toggle_playback, "P", "Play the selected task's recording")
         self.act_analyse = a("&Analyse", self.analyse, "Ctrl+Return", "Analyse the recordings")
         self.act_card = a("Model &card…", self.model.show_card, None, "What the model is and what it was trained on")
         self.act_settings = a("&Settings…", self.open_settings, "Ctrl+,")
-        self.act_labels = a("Show &labels", self.show_labels, None,
-                            "Show a dataset or demo patient's true class before the analysis (researchers)", checkable=True)
+        self.act_labels = a(
+            "Show &labels",
+            self.show_labels,
+            None,
+            "Show a dataset or demo patient's true class before the analysis (researchers)",
+            checkable=True,
+        )
         self.act_labels.setChecked(self.settings.show_labels)
-        menus = {"&Session": (self.act_new, self.act_load, self.act_folder, self.act_sand, self.act_demo, None,
-                              self.act_export, None, self.act_quit),
-                 "&Task": (self.act_record, self.act_play, None, self.act_analyse),
-                 "&Model": (self.act_card, self.act_settings), "&View": (self.act_labels,)}
+        menus = {
+            "&Session": (
+                self.act_new,
+                self.act_load,
+                self.act_folder,
+                self.act_sand,
+                self.act_demo,
+                None,
+                self.act_export,
+                None,
+                self.act_quit,
+            ),
+            "&Task": (self.act_record, self.act_play, None, self.act_analyse),
+            "&Model": (self.act_card, self.act_settings),
+            "&View": (self.act_labels,),
+        }
         for title, actions in menus.items():
             m = self.menuBar().addMenu(title)
             m.setToolTipsVisible(True)

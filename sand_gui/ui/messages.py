@@ -60,7 +60,9 @@ class StatusLine(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, max(0, self.contentsRect().width())))
+        self.setText(
+            self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, max(0, self.contentsRect().width()))
+        )
 
 
 def show_status(window: QWidget | None, text: str, ms: int = 0) -> None:
@@ -88,7 +90,9 @@ class MessageBox:
             return
         app.setProperty(OPEN, True)
         try:
-            box = QMessageBox(QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information, title, text, parent=parent)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information, title, text, parent=parent
+            )
             box.exec()
         finally:
             app.setProperty(OPEN, False)

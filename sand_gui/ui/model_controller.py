@@ -168,9 +168,14 @@ class ModelController(QObject):
         self.busy = True
         token = object()  # which request this is; slots are connected before the worker starts
         self._token = token
-        self._worker = workers.start(load_classifier, path, self.settings.device, needs=MODEL,
-                                     returned=lambda clf: self._loaded(token, path, clf),
-                                     errored=lambda exc: self._failed(token, path, exc))
+        self._worker = workers.start(
+            load_classifier,
+            path,
+            self.settings.device,
+            needs=MODEL,
+            returned=lambda clf: self._loaded(token, path, clf),
+            errored=lambda exc: self._failed(token, path, exc),
+        )
         self.started.emit()
 
     def _loaded(self, token, path: Path, classifier) -> None:
@@ -195,7 +200,10 @@ class ModelController(QObject):
         if current is not None:
             self._say(f"Model ready: {current.card.name} on {current.device.name}")
             what = "Model bundle refused" if isinstance(exc, BundleError) else "The model could not be loaded"
-            MessageBox.show(self.parent(), f"{what}: {user_text(exc)} The previous model ({one_line(current.bundle.path.name)}) is kept.")
+            MessageBox.show(
+                self.parent(),
+                f"{what}: {user_text(exc)} The previous model ({one_line(current.bundle.path.name)}) is kept.",
+            )
         else:
             self.card = None
             self.panel.show_card(None)

@@ -63,7 +63,9 @@ class RecordingController(QObject):
     def task_id(self) -> str:
         return self._task
 
-    def start(self, task_id: str, path: Path, *, device_name: str = "", target_seconds: float = 0.0, auto_stop: bool = False) -> None:
+    def start(
+        self, task_id: str, path: Path, *, device_name: str = "", target_seconds: float = 0.0, auto_stop: bool = False
+    ) -> None:
         """Open the input device and start a take; SandError (one sentence) when it cannot."""
         from ..recorder import Recorder, find_device
 
@@ -108,7 +110,9 @@ class RecordingController(QObject):
         try:
             take = rec.stop()
         except Exception as exc:  # noqa: BLE001
-            self.failed.emit(task, note or (str(exc) if isinstance(exc, SandError) else f"the recording failed ({exc})."))
+            self.failed.emit(
+                task, note or (str(exc) if isinstance(exc, SandError) else f"the recording failed ({exc}).")
+            )
             return
         interrupted = getattr(take, "interrupted", None)
         self.stopped.emit(task, take, note or (interrupted or ""))

@@ -91,7 +91,9 @@ class RecordingPanel(QWidget):
 
     def show_task(self, task_id: str) -> None:
         task = get_task(task_id)
-        self.instruction.setText(f"<b>{task.name}</b> — {task.instruction} <i>(about {task.recommended_seconds:.0f} s)</i>")
+        self.instruction.setText(
+            f"<b>{task.name}</b> — {task.instruction} <i>(about {task.recommended_seconds:.0f} s)</i>"
+        )
 
     @property
     def can_play(self) -> bool:
@@ -113,8 +115,13 @@ class RecordingPanel(QWidget):
         task = get_task(task_id)
         try:
             path = self.workspace.begin_recording(task_id)
-            self.recording.start(task_id, path, device_name=self.settings.input_device,
-                                 target_seconds=task.recommended_seconds, auto_stop=self.settings.auto_stop)
+            self.recording.start(
+                task_id,
+                path,
+                device_name=self.settings.input_device,
+                target_seconds=task.recommended_seconds,
+                auto_stop=self.settings.auto_stop,
+            )
         except SandError as exc:
             self.workspace.recording_discarded(task_id)
             MessageBox.error(self, exc)
@@ -195,8 +202,9 @@ class RecordingPanel(QWidget):
     def update_actions(self) -> None:
         rec = self.recording.recording
         self.record_button.setEnabled(self.audio_ok or rec)
-        self.record_button.setToolTip("Record the selected task, or stop (Space)" if self.audio_ok
-                                      else f"Recording is off: {self.audio_reason}")
+        self.record_button.setToolTip(
+            "Record the selected task, or stop (Space)" if self.audio_ok else f"Recording is off: {self.audio_reason}"
+        )
         self.play_button.setEnabled(self.can_play)
         if self.player is None and not self.audio_ok:
             self.play_button.setToolTip(f"Playback is off: {self.audio_reason}")

@@ -25,8 +25,10 @@ from ..tasks import get_task
 if TYPE_CHECKING:
     from ..pipeline import AnalysisResult
 
-BAR_STYLE = "QProgressBar{border:1px solid #bbb;border-radius:2px;background:#f4f4f4;text-align:center;font-size:10px}" \
-            "QProgressBar::chunk{background:%s}"
+BAR_STYLE = (
+    "QProgressBar{border:1px solid #bbb;border-radius:2px;background:#f4f4f4;text-align:center;font-size:10px}"
+    "QProgressBar::chunk{background:%s}"
+)
 
 
 def _duration(ms: float) -> str:
@@ -104,17 +106,24 @@ class ResultPanel(QWidget):
             self.meaning.setText(result.quality_message)
             self.votes.setText("")
         note = f" — {result.device_note}" if result.device_note else ""
-        self.device.setText(f"Computed on {result.device}{note} in {_duration(result.elapsed_ms)} · model {result.model.get('name', '')}")
+        self.device.setText(
+            f"Computed on {result.device}{note} in {_duration(result.elapsed_ms)} · model {result.model.get('name', '')}"
+        )
         self._fill_table(result, class_numbers)
         self.table.setVisible(True)
         m = result.model
         trained = (m.get("training_data") or "not described").rstrip(". ")
-        synthetic = " <b>Synthetic speech: this result says nothing about a real patient.</b>" if m.get("synthetic", True) else ""
+        synthetic = (
+            " <b>Synthetic speech: this result says nothing about a real patient.</b>"
+            if m.get("synthetic", True)
+            else ""
+        )
         self.about.setText(
             f"<b>How to read this.</b> Each task's recording is judged on its own; the bars are the model's "
             f"class probabilities, the darkest is the task's vote. The final class is the majority of the votes. "
             f"Model trained on: {trained}.{synthetic}<br><i>Research tool, not a diagnosis: interpret only "
-            f"together with a clinical assessment.</i>")
+            f"together with a clinical assessment.</i>"
+        )
 
     def _fill_table(self, result: AnalysisResult, class_numbers: list[int]) -> None:
         headers = ["Task", "Vote", "Conf."] + [f"P({c})" for c in class_numbers]
@@ -155,4 +164,6 @@ class ResultPanel(QWidget):
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         for c in range(1, len(headers)):
-            h.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch if c >= 3 else QHeaderView.ResizeMode.ResizeToContents)
+            h.setSectionResizeMode(
+                c, QHeaderView.ResizeMode.Stretch if c >= 3 else QHeaderView.ResizeMode.ResizeToContents
+            )

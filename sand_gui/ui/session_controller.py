@@ -39,8 +39,11 @@ def describe(patient, *, show_labels: bool) -> str:
     """What the patient chooser says of a patient: sex and age, the class only when asked for."""
     if patient is None:
         return ""
-    parts = [f"class {patient.label}" if show_labels and patient.label else "",
-             patient.sex or "", f"{patient.age} y" if patient.age else ""]
+    parts = [
+        f"class {patient.label}" if show_labels and patient.label else "",
+        patient.sex or "",
+        f"{patient.age} y" if patient.age else "",
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -118,7 +121,11 @@ class SessionController(QObject):
         assigned: dict[str, Path] = {}
         for f in files:
             task = task_from_filename(f)
-            task_id = task.id if task else TaskChoiceDialog.ask(self.window, f, default=drop_task if len(files) == 1 else None)
+            task_id = (
+                task.id
+                if task
+                else TaskChoiceDialog.ask(self.window, f, default=drop_task if len(files) == 1 else None)
+            )
             if task_id is not None:
                 assigned[task_id] = f
         if not assigned:
@@ -225,5 +232,3 @@ def patient_ids_of(layout, root: Path) -> list[str]:
     if hasattr(layout, "patient_ids"):
         return list(layout.patient_ids())
     return sorted({p for f in Path(root).glob("*/*/*") if (p := patient_id_from_filename(f))})
-
-

@@ -42,14 +42,18 @@ class SessionInfo:
 
 
 class NewSessionDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, *, patient_id: str = "", age: int | None = None, sex: str | None = None):
+    def __init__(
+        self, parent: QWidget | None = None, *, patient_id: str = "", age: int | None = None, sex: str | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("New session")
         form = QFormLayout(self)
         form.addRow(QLabel("Use the study's pseudonymous ID — never the patient's name."))
         self.patient_id = QLineEdit(patient_id)
         self.patient_id.setPlaceholderText("e.g. ID042")
-        self.patient_id.setValidator(QRegularExpressionValidator(QRegularExpression(PATIENT_ID_PATTERN.replace("{1,31}$", "{0,31}$")), self))
+        self.patient_id.setValidator(
+            QRegularExpressionValidator(QRegularExpression(PATIENT_ID_PATTERN.replace("{1,31}$", "{0,31}$")), self)
+        )
         self.patient_id.setToolTip("2 to 32 letters, digits, '_' or '-', starting with a letter or digit.")
         form.addRow("Patient ID:", self.patient_id)
         self.age = QSpinBox()
@@ -81,12 +85,16 @@ class NewSessionDialog(QDialog):
 
     def info(self) -> SessionInfo:
         return SessionInfo(
-            self.patient_id.text().strip(), self.age.value() or None, self.sex.currentData(),
+            self.patient_id.text().strip(),
+            self.age.value() or None,
+            self.sex.currentData(),
             self.date.date().toString("yyyy-MM-dd"),
         )
 
     @classmethod
-    def ask(cls, parent: QWidget | None, *, patient_id: str = "", age: int | None = None, sex: str | None = None) -> SessionInfo | None:
+    def ask(
+        cls, parent: QWidget | None, *, patient_id: str = "", age: int | None = None, sex: str | None = None
+    ) -> SessionInfo | None:
         dlg = cls(parent, patient_id=patient_id, age=age, sex=sex)
         return dlg.info() if dlg.exec() == QDialog.DialogCode.Accepted else None
 
@@ -98,8 +106,12 @@ class ReopenDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Unfinished session")
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("The application was closed during a session. Its recordings are safe.\n"
-                             "Reopen one to carry on, or start a new session."))
+        lay.addWidget(
+            QLabel(
+                "The application was closed during a session. Its recordings are safe.\n"
+                "Reopen one to carry on, or start a new session."
+            )
+        )
         self.list = QListWidget()
         for f in folders:
             item = QListWidgetItem(f"{f.parent.name} · {f.name}")

@@ -128,7 +128,12 @@ class Settings:
 
     def store(self, v: Values) -> None:
         """Everything but the bundle, which the window stores once it has loaded it."""
-        self.data_dir, self.input_device, self.device, self.auto_stop = v.data_dir, v.input_device, v.device, v.auto_stop
+        self.data_dir, self.input_device, self.device, self.auto_stop = (
+            v.data_dir,
+            v.input_device,
+            v.device,
+            v.auto_stop,
+        )
         self.q.sync()
 
 
@@ -206,8 +211,11 @@ class SettingsDialog(QDialog):
     def values(self) -> Values:
         text = self.bundle.text().strip()
         return Values(
-            Path(self.data_dir.text().strip() or default_data_dir()), self.input_device.currentData() or "",
-            Path(text) if text else None, self.device.currentData(), self.auto_stop.isChecked(),
+            Path(self.data_dir.text().strip() or default_data_dir()),
+            self.input_device.currentData() or "",
+            Path(text) if text else None,
+            self.device.currentData(),
+            self.auto_stop.isChecked(),
         )
 
     @classmethod

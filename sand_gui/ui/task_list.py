@@ -26,9 +26,14 @@ from ..workspace import Source, TaskState, TaskStatus
 
 COLUMNS = ("Task", "Instruction", "Status", "Duration", "Quality")
 STATUS_COLOURS = {
-    (TaskStatus.READY, Source.RECORDED): "#d8f0d8", (TaskStatus.READY, Source.LOADED): "#d8e8f8",
-    TaskStatus.REJECTED: "#f8d8d8", TaskStatus.CHECKING: "#f4f4d8", TaskStatus.RECORDING: "#fde2c8",
+    (TaskStatus.READY, Source.RECORDED): "#d8f0d8",
+    (TaskStatus.READY, Source.LOADED): "#d8e8f8",
+    TaskStatus.REJECTED: "#f8d8d8",
+    TaskStatus.CHECKING: "#f4f4d8",
+    TaskStatus.RECORDING: "#fde2c8",
 }
+
+
 def flag_of(code) -> str:
     """The short flag of a ``quality.Code`` (``quality.FLAGS``), or "" for no code."""
     if code is None:
@@ -85,8 +90,10 @@ class TaskTable(QTableWidget):
         self.setColumnWidth(2, 150)
         self.setColumnWidth(3, 125)
         self.setColumnWidth(4, 110)
-        self.setToolTip("Drop audio files here (the task is read from the file name).\n"
-                        "Arrows: move · Space: record/stop · P: play · Ctrl+O: load · Ctrl+Return: analyse")
+        self.setToolTip(
+            "Drop audio files here (the task is read from the file name).\n"
+            "Arrows: move · Space: record/stop · P: play · Ctrl+O: load · Ctrl+Return: analyse"
+        )
         for row, task in enumerate(TASKS):
             name = QTableWidgetItem(f"{row + 1}. {task.name}")
             name.setData(Qt.ItemDataRole.UserRole, task.id)
@@ -120,7 +127,10 @@ class TaskTable(QTableWidget):
         items = (self.item(row, 2), self.item(row, 3), self.item(row, 4))
         items[0].setText(status_text(state))
         notes = [str(n) for n in state.notes]
-        items[0].setToolTip("\n".join(filter(None, [str(state.file) if state.file else "", state.error or ""] + notes)) or "no recording yet")
+        items[0].setToolTip(
+            "\n".join(filter(None, [str(state.file) if state.file else "", state.error or ""] + notes))
+            or "no recording yet"
+        )
         items[1].setText(duration)
         items[2].setText(", ".join(flags) if flags else ("ok" if state.usable else ""))
         items[2].setToolTip("\n".join(notes))

@@ -99,7 +99,9 @@ class Worker(QObject, QRunnable):
         self.cancelled = True
 
 
-def start(fn: Callable, *args, returned=None, errored=None, progress=None, finished=None, needs: str = ALL, **kwargs) -> Worker:
+def start(
+    fn: Callable, *args, returned=None, errored=None, progress=None, finished=None, needs: str = ALL, **kwargs
+) -> Worker:
     """Create a worker for ``fn``, connect the given slots, queue it, and return it."""
     w = Worker(fn, *args, needs=needs, **kwargs)
     for signal, slot in ((w.returned, returned), (w.errored, errored), (w.progress, progress), (w.finished, finished)):
@@ -115,7 +117,9 @@ def start(fn: Callable, *args, returned=None, errored=None, progress=None, finis
 def run_in_worker(fn: Callable, *args, done: Callable, progress=None, **kwargs) -> Worker:
     """The workspace's runner (see ``sand_gui.workspace``): ``fn`` in a worker, then
     ``done(value, exc)`` on the GUI thread."""
-    return start(fn, *args, returned=lambda v: done(v, None), errored=lambda e: done(None, e), progress=progress, **kwargs)
+    return start(
+        fn, *args, returned=lambda v: done(v, None), errored=lambda e: done(None, e), progress=progress, **kwargs
+    )
 
 
 def cancel_all() -> None:

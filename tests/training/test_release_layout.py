@@ -88,8 +88,9 @@ def test_every_layout_reads_the_same_patients_and_recordings(layouts, synth):
         assert layout.patients() == expected, name
         for p in expected:
             found = layout.recordings(p.id, split="training")
-            assert list(found) == list(TASK_IDS) and all(f.read_bytes() == (synth[0] / "training" / t / f.name).read_bytes()
-                                                         for t, f in found.items()), name
+            assert list(found) == list(TASK_IDS) and all(
+                f.read_bytes() == (synth[0] / "training" / t / f.name).read_bytes() for t, f in found.items()
+            ), name
     for root, test_root in (layouts["A"], layouts["C"]):
         layout = SandLayout(root, test_root=test_root)
         test = layout.patients(TEST_SHEET)
@@ -114,8 +115,24 @@ def test_predict_writes_the_release_submission_from_every_layout(layouts, tiny_b
     cache = tmp_path / "cache"  # copies keep name, size and time: later runs reuse the features
     for name, args in runs.items():
         out = tmp_path / f"{name}.csv"
-        assert main(["predict", "--model", str(tiny_bundle), *args, "--out", str(out), "--quiet", "--device", "cpu",
-                     "--cache", str(cache)]) == 0, name
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(tiny_bundle),
+                    *args,
+                    "--out",
+                    str(out),
+                    "--quiet",
+                    "--device",
+                    "cpu",
+                    "--cache",
+                    str(cache),
+                ]
+            )
+            == 0
+        ), name
         assert "patients" in capsys.readouterr().out
         rows = _submission(out)
         assert rows[0] == ["ID", "CLASS"] and [r[0] for r in rows[1:]] == ["1", "2"], name
@@ -131,16 +148,51 @@ def test_predict_says_why_a_patient_has_no_result(synth, tiny_bundle, tmp_path, 
         sf.write(root / "task1" / "test" / task / f"ID002_{task}.wav", np.zeros(8000, dtype=np.float32), 8000)
     (root / "task1" / "test" / "phonationA" / "ID001_phonationA.wav").unlink()  # patient 1 loses one task
     out = tmp_path / "sub.csv"
-    assert main(["predict", "--model", str(tiny_bundle), "--data", str(root), "--out", str(out), "--quiet", "--device", "cpu"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_bundle),
+                "--data",
+                str(root),
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.splitlines()
     no_result = [line for line in err if line.startswith("no result:")]
     assert len(no_result) == 1 and no_result[0].startswith("no result: 2 (ID002): no usable recording (phonationA: ")
     assert "rhythmKA: " in no_result[0]
     assert "skipped: ID001 phonationA: recording not found" in err
-    assert err[-1].startswith("sand-train: error: rel: no usable recording for 1 patient(s) (2); the submission would be incomplete")
+    assert err[-1].startswith(
+        "sand-train: error: rel: no usable recording for 1 patient(s) (2); the submission would be incomplete"
+    )
     assert not out.exists()
-    assert main(["predict", "--model", str(tiny_bundle), "--data", str(root), "--out", str(out), "--quiet",
-                 "--device", "cpu", "--fill", "5"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_bundle),
+                "--data",
+                str(root),
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+                "--fill",
+                "5",
+            ]
+        )
+        == 0
+    )
     rows = _submission(out)
     assert [r[0] for r in rows] == ["ID", "1", "2"] and rows[2][1] == "5"
     assert "no result: 2 (ID002): no usable recording" in capsys.readouterr().err
@@ -153,7 +205,7 @@ def test_evaluate_without_a_model_scores_the_bundled_one(layouts, capsys):
     captured = capsys.readouterr()
     out = captured.out
     assert out.startswith(f"sand_convnext_atto_synthetic ({default_bundle_path().name}) on ")
-    patient = out[out.index("Patient level"):].splitlines()
+    patient = out[out.index("Patient level") :].splitlines()
     assert "n = 1 patients" in patient[0] and patient[1].split() == ["class", "patients", "precision", "recall", "F1"]
     rows = {line.split()[0]: line.split() for line in patient[2:7]}
     empty = [c for c, r in rows.items() if r[1] == "0"]

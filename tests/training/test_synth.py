@@ -18,7 +18,14 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from sand_gui.audio import load_recording
 from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.dataset import (
-    MANIFEST, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, WORKBOOK, SandLayout, read_manifest, read_sheet,
+    MANIFEST,
+    TRAIN_SHEET,
+    TRAINING_SHEET,
+    VALIDATION_SHEET,
+    WORKBOOK,
+    SandLayout,
+    read_manifest,
+    read_sheet,
 )
 from sand_gui.errors import UsageError
 from sand_gui.features import FeatureSpec, trim
@@ -29,8 +36,15 @@ from training.synth import class_counts, generate_corpus, largest_remainder, pla
 parselmouth = pytest.importorskip("parselmouth")
 
 SR = 8000
-SPEC = FeatureSpec(sample_rate=SR, n_fft=512, hop_length=128, n_mels=64, rhythm_band=(100.0, 4000.0),
-                   vad_frame_length=512, vad_hop_length=128)
+SPEC = FeatureSpec(
+    sample_rate=SR,
+    n_fft=512,
+    hop_length=128,
+    n_mels=64,
+    rhythm_band=(100.0, 4000.0),
+    vad_frame_length=512,
+    vad_hop_length=128,
+)
 PHONATION_TASKS = [t for t in TASK_IDS if get_task(t).family == PHONATION]
 RHYTHM_TASKS = [t for t in TASK_IDS if get_task(t).family == RHYTHM]
 
@@ -40,8 +54,9 @@ def corpus(tmp_path_factory):
     """Ten patients, two per class, and what the generator says about them."""
     root = tmp_path_factory.mktemp("synth") / "corpus"
     calls = []
-    summary = generate_corpus(root, patients=10, seed=7, class_priors="uniform",
-                              progress=lambda done, total: calls.append((done, total)))
+    summary = generate_corpus(
+        root, patients=10, seed=7, class_priors="uniform", progress=lambda done, total: calls.append((done, total))
+    )
     assert calls[-1] == (10, 10)
     meta = json.loads((root / "synthetic.json").read_text())
     return root, summary, {p["id"]: p for p in meta["patients"]}
@@ -231,7 +246,8 @@ def test_same_seed_same_bytes(tmp_path):
     c = generate_corpus(tmp_path / "c", patients=2, seed=12, id_offset=500)
     assert c.ids == ["ID500", "ID501"]
     assert (c.root / "training" / "phonationA" / "ID500_phonationA.wav").read_bytes() != (
-        a.root / "training" / "phonationA" / "ID000_phonationA.wav").read_bytes()
+        a.root / "training" / "phonationA" / "ID000_phonationA.wav"
+    ).read_bytes()
     # regenerating into a previous synthetic corpus replaces it
     again = generate_corpus(tmp_path / "a", patients=1, seed=11)
     assert len(list((again.root / "training").rglob("*.wav"))) == 8

@@ -11,7 +11,12 @@ from training.cli import main
 
 
 def test_evaluate_json_matches_fit_validation(trained, corpus, capsys):
-    assert main(["evaluate", "--model", str(trained.bundle), "--data", str(corpus), "--json", "--quiet", "--device", "cpu"]) == 0
+    assert (
+        main(
+            ["evaluate", "--model", str(trained.bundle), "--data", str(corpus), "--json", "--quiet", "--device", "cpu"]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["sheet"] == "Validation Baseline - Task 1" and res["classes"] == [1, 2, 3, 4, 5]
     for level in ("recording_level", "patient_level"):
@@ -27,8 +32,25 @@ def test_evaluate_json_matches_fit_validation(trained, corpus, capsys):
 def test_evaluate_table_and_write_card(trained, corpus, capsys, tmp_path):
     bundle = tmp_path / "m.safetensors"
     bundle.write_bytes(trained.bundle.read_bytes())
-    assert main(["evaluate", "--model", str(bundle), "--data", str(corpus), "--sheet", "train", "--quiet",
-                 "--device", "cpu", "--write-card", "heldout"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(bundle),
+                "--data",
+                str(corpus),
+                "--sheet",
+                "train",
+                "--quiet",
+                "--device",
+                "cpu",
+                "--write-card",
+                "heldout",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Patient level (majority vote over tasks): macro-F1" in out and "precision" in out
     assert read_card(bundle).metrics["heldout"]["patient_level"]["n"] == 10
@@ -36,7 +58,23 @@ def test_evaluate_table_and_write_card(trained, corpus, capsys, tmp_path):
 
 def test_predict_writes_a_complete_submission(trained, corpus, tmp_path, capsys):
     out = tmp_path / "sub.csv"
-    assert main(["predict", "--model", str(trained.bundle), "--data", str(corpus), "--out", str(out), "--quiet", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(trained.bundle),
+                "--data",
+                str(corpus),
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     rows = list(csv.reader(out.open()))
     # the test workbook writes integer IDs: the submission carries them as written
     assert rows[0] == ["ID", "CLASS"] and [r[0] for r in rows[1:]] == ["16", "17", "18"]
@@ -45,9 +83,13 @@ def test_predict_writes_a_complete_submission(trained, corpus, tmp_path, capsys)
 
 def test_preprocess_then_fit_reuses_the_cache(corpus, tmp_path, tiny_config, capsys):
     cache = tmp_path / "cache"
-    assert main(["preprocess", "--data", str(corpus), "--cache", str(cache), "--config", str(tiny_config), "--quiet"]) == 0
+    assert (
+        main(["preprocess", "--data", str(corpus), "--cache", str(cache), "--config", str(tiny_config), "--quiet"]) == 0
+    )
     assert "(144 computed, 0 reused, 0 skipped)" in capsys.readouterr().out
-    assert main(["preprocess", "--data", str(corpus), "--cache", str(cache), "--config", str(tiny_config), "--quiet"]) == 0
+    assert (
+        main(["preprocess", "--data", str(corpus), "--cache", str(cache), "--config", str(tiny_config), "--quiet"]) == 0
+    )
     assert "(0 computed, 144 reused, 0 skipped)" in capsys.readouterr().out
 
 
@@ -70,7 +112,16 @@ def test_synth_help_documents_every_option(capsys):
 
     synth = next(a for a in _parser()._subparsers._group_actions[0].choices.items() if a[0] == "synth")[1]
     options = [a for a in synth._actions if a.dest != "help"]
-    assert {a.dest for a in options} >= {"out", "patients", "seed", "sample_rate", "class_priors", "id_offset", "workers", "quiet"}
+    assert {a.dest for a in options} >= {
+        "out",
+        "patients",
+        "seed",
+        "sample_rate",
+        "class_priors",
+        "id_offset",
+        "workers",
+        "quiet",
+    }
     undocumented = [a.dest for a in options if not (a.help or "").strip()]
     assert not undocumented
     with pytest.raises(SystemExit) as done:

@@ -4,17 +4,22 @@ from collections import Counter
 
 import pytest
 import torch
+from train_helpers import TINY_FEATURES, TRAIN, VAL
 
 from sand_gui.dataset import Patient, SandLayout
 from sand_gui.errors import DatasetError
 from training.config import make_spec
 from training.data import (
-    OversampledSampler, check_disjoint, class_counts, list_recordings, load_items, oversampled_indices,
-    random_window, select_patients,
+    OversampledSampler,
+    check_disjoint,
+    class_counts,
+    list_recordings,
+    load_items,
+    oversampled_indices,
+    random_window,
+    select_patients,
 )
 from training.evaluate import preprocess
-
-from train_helpers import TINY_FEATURES, TRAIN, VAL
 
 
 def test_oversampling_counts_follow_the_factors():
@@ -89,4 +94,3 @@ def test_cache_is_keyed_by_spec_and_reused(corpus, tmp_path):
     cached, _ = load_items(refs, spec=spec, cache=tmp_path)
     fresh, _ = load_items(refs, spec=spec)
     assert all(torch.equal(a.features, b.features) for a, b in zip(cached, fresh))
-

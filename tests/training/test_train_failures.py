@@ -65,9 +65,13 @@ def test_patient_in_two_splits(tiny_config, capsys):
     assert "splits must be by patient" in one_error(capsys)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--set", "epochs=two"], "whole number"), (["--set", "colour=red"], "unknown key"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "epochs=two"], "whole number"),
+        (["--set", "colour=red"], "unknown key"),
+    ],
+)
 def test_bad_config(tiny_config, args, message, capsys):
     assert main(["fit", "--config", str(tiny_config), *args, "--dry-run"]) == 2
     assert message in one_error(capsys)
@@ -81,7 +85,10 @@ def test_missing_config(tmp_path, capsys):
 def test_unreadable_wav_is_skipped_and_listed(trained, copy, capsys):
     (copy / "training/phonationA/ID011_phonationA.wav").write_bytes(b"not a wav at all")
     (copy / "training/rhythmKA/ID012_rhythmKA.wav").unlink()
-    assert main(["evaluate", "--model", str(trained.bundle), "--data", str(copy), "--quiet", "--json", "--device", "cpu"]) == 0
+    assert (
+        main(["evaluate", "--model", str(trained.bundle), "--data", str(copy), "--quiet", "--json", "--device", "cpu"])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "skipped: ID011 phonationA: ID011_phonationA.wav: not a readable audio file" in err
     assert "skipped: ID012 rhythmKA: recording not found" in err
@@ -110,7 +117,10 @@ def test_an_unfinished_run_with_another_config_points_to_resume(tiny_config, tmp
 
     fit(load_config(tiny_config, [f"run_dir={tmp_path / 'run'}", "epochs=2"]), stop_after=1)
     assert main(["fit", "--config", str(tiny_config), "--set", f"run_dir={tmp_path / 'run'}", "lr=0.01"]) == 2
-    assert f"already holds an unfinished run with another config; resume it with --resume {tmp_path / 'run'}" in one_error(capsys)
+    assert (
+        f"already holds an unfinished run with another config; resume it with --resume {tmp_path / 'run'}"
+        in one_error(capsys)
+    )
 
 
 def test_a_damaged_checkpoint_is_one_sentence_and_the_folder_is_reused(tiny_config, tmp_path, capsys):
@@ -137,13 +147,15 @@ def test_a_folder_of_other_files_is_not_taken_as_a_run(tiny_config, tmp_path, ca
 
 # --- the operating system says no: full disk, read-only, not a folder, permission, closed pipe ---
 
+
 @contextlib.contextmanager
 def tmpfs(path, *, size: str, read_only: bool = False):
     """A real tmpfs of ``size`` at ``path`` (we run as root); skips when mounting is impossible."""
     path.mkdir(parents=True, exist_ok=True)
     options = f"size={size}" + (",ro" if read_only else "")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root and mount rights): {done.stderr.strip()}")
     try:
@@ -152,7 +164,9 @@ def tmpfs(path, *, size: str, read_only: bool = False):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def test_a_full_disk_is_one_sentence_and_the_run_resumes_to_the_same_weights(trained, corpus, cache_dir, tmp_path, capsys):
+def test_a_full_disk_is_one_sentence_and_the_run_resumes_to_the_same_weights(
+    trained, corpus, cache_dir, tmp_path, capsys
+):
     """The disk fills while the second epoch's checkpoint is written: one sentence naming the file,
     no temporary file left, the first checkpoint intact; with space again the same command ends
     the run with the very weights of the uninterrupted run."""
@@ -163,7 +177,10 @@ def test_a_full_disk_is_one_sentence_and_the_run_resumes_to_the_same_weights(tra
         run = disk / "run"
         config = write_config(tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(run))
         assert main(["fit", "--config", str(config), "--quiet"]) == 2
-        assert one_error(capsys) == f"sand-train: error: {run / 'checkpoints/last.safetensors'}: no space left on the device."
+        assert (
+            one_error(capsys)
+            == f"sand-train: error: {run / 'checkpoints/last.safetensors'}: no space left on the device."
+        )
         assert not list(run.rglob("*.part*"))
         assert [json.loads(x)["epoch"] for x in (run / "log.jsonl").read_text().splitlines()] == [1]
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
@@ -190,7 +207,10 @@ def test_a_read_only_run_folder_named_with_a_newline_stays_on_one_line(tiny_conf
 def test_a_file_where_a_folder_should_be_is_one_sentence(tiny_config, tmp_path, capsys):
     (tmp_path / "plain").write_text("x")
     assert main(["fit", "--config", str(tiny_config), "--set", f"run_dir={tmp_path / 'plain' / 'run'}", "--quiet"]) == 2
-    assert one_error(capsys) == f"sand-train: error: {tmp_path / 'plain/run/checkpoints'}: a part of the path is not a folder."
+    assert (
+        one_error(capsys)
+        == f"sand-train: error: {tmp_path / 'plain/run/checkpoints'}: a part of the path is not a folder."
+    )
     assert main(["fit", "--config", str(tiny_config), "--set", f"run_dir={tmp_path / 'plain'}", "--quiet"]) == 2
     assert "run_dir is a file, not a folder" in one_error(capsys)
 
@@ -208,9 +228,29 @@ def test_permission_denied_is_one_sentence(tiny_config, tmp_path):
         config.write_text(tiny_config.read_text())
         config.chmod(0o644)
         env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(shared))
-        done = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                               "training", "fit", "--config", str(config), "--set", f"run_dir={shared / 'run'}",
-                               "--quiet"], cwd=shared, env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [
+                setpriv,
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "training",
+                "fit",
+                "--config",
+                str(config),
+                "--set",
+                f"run_dir={shared / 'run'}",
+                "--quiet",
+            ],
+            cwd=shared,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip() == f"sand-train: error: {shared / 'run/checkpoints'}: permission denied."
     finally:
@@ -223,9 +263,27 @@ def test_a_closed_pipe_is_one_sentence(tmp_path):
     os.close(read)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     try:
-        done = subprocess.run([sys.executable, "-m", "training", "synth", str(tmp_path / "c"), "--patients", "1",
-                               "--seed", "1", "--quiet"], stdout=write, stderr=subprocess.PIPE, env=env, cwd=REPO,
-                              text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "training",
+                "synth",
+                str(tmp_path / "c"),
+                "--patients",
+                "1",
+                "--seed",
+                "1",
+                "--quiet",
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     finally:
         os.close(write)
     assert done.returncode == 2, done.stderr
@@ -234,7 +292,20 @@ def test_a_closed_pipe_is_one_sentence(tmp_path):
 
 def test_missing_imagenet_weights_say_so(tiny_config, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
-    assert main(["fit", "--config", str(tiny_config), "--set", "init_weights=imagenet", f"run_dir={tmp_path / 'r'}", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                str(tiny_config),
+                "--set",
+                "init_weights=imagenet",
+                f"run_dir={tmp_path / 'r'}",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "not in the local Hugging Face cache" in one_error(capsys)
 
 

@@ -7,21 +7,27 @@ import re
 import torch
 import yaml
 from safetensors.torch import load_file
+from train_helpers import write_config
 
 from sand_gui.bundle import load_bundle, read_card
 from sand_gui.model import Classifier
 from training.config import load_config
 from training.loop import fit, fit_from_files
 
-from train_helpers import write_config
-
 
 def test_fit_lowers_the_loss_and_writes_a_loadable_bundle(trained):
     run = trained.run_dir
     losses = [row["train_loss"] for row in trained.history]
     assert len(losses) == 3 and losses[-1] < losses[0]
-    for name in ("config.yaml", "log.jsonl", "log.csv", "confusion.png", "summary.json", "model.safetensors",
-                 "checkpoints/last.safetensors"):
+    for name in (
+        "config.yaml",
+        "log.jsonl",
+        "log.csv",
+        "confusion.png",
+        "summary.json",
+        "model.safetensors",
+        "checkpoints/last.safetensors",
+    ):
         assert (run / name).is_file(), name
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.safetensors"]  # one file, one rename
     assert not list(run.rglob("*.part*")), "a temporary file was left behind"
@@ -44,7 +50,9 @@ def _weight_bytes(path) -> dict:
 
 
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(trained, tmp_path, corpus, cache_dir):
-    cfg_file = write_config(tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run"))
+    cfg_file = write_config(
+        tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run")
+    )
     first = fit(load_config(cfg_file), stop_after=1)
     assert first.bundle is None and len(first.history) == 1
     assert len((tmp_path / "run/log.jsonl").read_text().splitlines()) == 1
@@ -59,7 +67,9 @@ def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(trained, tmp_path, 
 
 def test_a_run_killed_before_its_first_checkpoint_is_resumed_or_reused(trained, tmp_path, corpus, cache_dir, capsys):
     """stop_after=0 leaves what a kill before the first checkpoint leaves: a folder with config.yaml."""
-    cfg_file = write_config(tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run"))
+    cfg_file = write_config(
+        tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run")
+    )
     fit(load_config(cfg_file), stop_after=0)
     assert (tmp_path / "run/config.yaml").is_file() and not (tmp_path / "run/checkpoints/last.safetensors").exists()
     # a new fit into the same folder is not refused: it takes the folder (stopped again after one epoch)
@@ -73,8 +83,9 @@ def test_a_run_killed_before_its_first_checkpoint_is_resumed_or_reused(trained, 
 
 
 def test_resume_without_checkpoint_starts_from_the_first_epoch(tmp_path, corpus, cache_dir, capsys):
-    cfg_file = write_config(tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run"),
-                            epochs=1)
+    cfg_file = write_config(
+        tmp_path / "tiny.yaml", data=str(corpus), cache=str(cache_dir), run_dir=str(tmp_path / "run"), epochs=1
+    )
     fit(load_config(cfg_file), stop_after=0)
     done = fit_from_files(None, [], resume=str(tmp_path / "run"), dry_run=False, progress=False)
     assert [r["epoch"] for r in done.history] == [1] and done.bundle.is_file()
@@ -94,7 +105,9 @@ def test_initial_weights_from_a_local_file(tmp_path, tiny_config):
     from sand_gui.model import build_network
     from training.loop import make_network
 
-    donor = build_network("convnext_atto", num_classes=1000, arch_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]})
+    donor = build_network(
+        "convnext_atto", num_classes=1000, arch_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}
+    )
     save_file({k: v.contiguous() for k, v in donor.state_dict().items()}, str(tmp_path / "in1k.safetensors"))
     net = make_network(load_config(tiny_config, [f"init_weights={tmp_path / 'in1k.safetensors'}"]))
     own, theirs = net.state_dict(), donor.state_dict()

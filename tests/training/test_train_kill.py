@@ -134,17 +134,34 @@ def _trial_runs(work: Path, config: Path, trials: list[int], rng) -> list[dict]:
         left = _check_whole(runs[i]) if runs[i].exists() else []
         # a run killed after its summary (the last file) is finished: a new fit refuses it, --resume takes it
         use_resume = (i % 2 == 0 and (runs[i] / "config.yaml").is_file()) or "summary.json" in left
-        recover[i] = (left, use_resume, _fork_main(["fit", "--resume", str(runs[i]), "--quiet"] if use_resume else fit_args[i]))
+        recover[i] = (
+            left,
+            use_resume,
+            _fork_main(["fit", "--resume", str(runs[i]), "--quiet"] if use_resume else fit_args[i]),
+        )
     for i in trials:
         left, use_resume, pid = recover[i]
         code = _wait(pid)
         run = runs[i]
-        same = code == 0 and _weights(run / "model.safetensors") == REFERENCE["bundle"] and \
-            _checkpoint_model(run) == REFERENCE["checkpoint"]
+        same = (
+            code == 0
+            and _weights(run / "model.safetensors") == REFERENCE["bundle"]
+            and _checkpoint_model(run) == REFERENCE["checkpoint"]
+        )
         same_log = code == 0 and _losses(run) == REFERENCE["losses"]
-        out.append({"trial": i, "at": round(moments[i], 3), "killed": ended[i] is None, "left": left,
-                    "resume": use_resume, "code": code, "same_weights": same, "same_log": same_log,
-                    "temporaries": [p.name for p in run.rglob(TEMP_GLOB)]})
+        out.append(
+            {
+                "trial": i,
+                "at": round(moments[i], 3),
+                "killed": ended[i] is None,
+                "left": left,
+                "resume": use_resume,
+                "code": code,
+                "same_weights": same,
+                "same_log": same_log,
+                "temporaries": [p.name for p in run.rglob(TEMP_GLOB)],
+            }
+        )
         shutil.rmtree(run, ignore_errors=True)
     return out
 
@@ -174,11 +191,17 @@ def harness(work: Path, seed: int) -> None:
 
     rng = random.Random(seed)
     config = work / "kill.yaml"
-    REFERENCE.update(bundle=_weights(work / "reference" / "model.safetensors"),
-                     checkpoint=_checkpoint_model(work / "reference"), losses=_losses(work / "reference"))
+    REFERENCE.update(
+        bundle=_weights(work / "reference" / "model.safetensors"),
+        checkpoint=_checkpoint_model(work / "reference"),
+        losses=_losses(work / "reference"),
+    )
     # two runs at once, as the trials run: the time of a whole run under that load
     t0 = time.perf_counter()
-    pids = [_fork_main(["fit", "--config", str(config), "--set", f"run_dir={work / f'timing{k}'}", "--quiet"]) for k in (0, 1)]
+    pids = [
+        _fork_main(["fit", "--config", str(config), "--set", f"run_dir={work / f'timing{k}'}", "--quiet"])
+        for k in (0, 1)
+    ]
     assert [_wait(pid) for pid in pids] == [0, 0]
     FULL_RUN.append(time.perf_counter() - t0)
     for k in (0, 1):
@@ -200,14 +223,27 @@ def test_kill_9_at_20_random_moments_resumes_bit_identical(tmp_path):
 
     t0 = time.perf_counter()
     corpus = make_corpus(tmp_path / "sand", train=KILL_TRAIN, val=KILL_VAL, test=[])
-    config = write_config(tmp_path / "kill.yaml", data=str(corpus), cache=str(tmp_path / "cache"),
-                          features=TINY_FEATURES, oversample={}, epochs=3, batch_size=16,
-                          run_dir=str(tmp_path / "reference"))
+    config = write_config(
+        tmp_path / "kill.yaml",
+        data=str(corpus),
+        cache=str(tmp_path / "cache"),
+        features=TINY_FEATURES,
+        oversample={},
+        epochs=3,
+        batch_size=16,
+        run_dir=str(tmp_path / "reference"),
+    )
     ref = run_cli("fit", "--config", str(config), "--quiet", extra_env=ONE_THREAD)
     assert ref.returncode == 0, ref.stderr
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), **ONE_THREAD)
-    out = subprocess.run([sys.executable, __file__, str(tmp_path), "20261127"], env=env, capture_output=True,
-                         text=True, timeout=1800, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, str(tmp_path), "20261127"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
     assert out.returncode == 0 and lines, (out.stdout[-3000:], out.stderr[-3000:])
     full, trials = lines[0]["full_run_s"], lines[1:]
@@ -215,12 +251,22 @@ def test_kill_9_at_20_random_moments_resumes_bit_identical(tmp_path):
     states = {"nothing written": 0, "config only": 0, "a checkpoint": 0, "a bundle, no summary": 0, "finished": 0}
     for t in trials:
         left = set(t["left"])
-        key = ("finished" if "summary.json" in left else "a bundle, no summary" if "model.safetensors" in left
-               else "a checkpoint" if "checkpoints/last.safetensors" in left else "config only" if "config.yaml" in left
-               else "nothing written")
+        key = (
+            "finished"
+            if "summary.json" in left
+            else "a bundle, no summary"
+            if "model.safetensors" in left
+            else "a checkpoint"
+            if "checkpoints/last.safetensors" in left
+            else "config only"
+            if "config.yaml" in left
+            else "nothing written"
+        )
         states[key] += 1
-    print(f"kill test: {len(trials)} kills ({sum(t['resume'] for t in trials)} recovered with --resume), "
-          f"a whole run {full:.1f} s (two side by side), the test {seconds:.0f} s; killed with {states}")
+    print(
+        f"kill test: {len(trials)} kills ({sum(t['resume'] for t in trials)} recovered with --resume), "
+        f"a whole run {full:.1f} s (two side by side), the test {seconds:.0f} s; killed with {states}"
+    )
     assert len(trials) == KILLS
     bad = [t for t in trials if not (t["code"] == 0 and t["same_weights"] and t["same_log"] and not t["temporaries"])]
     assert not bad, json.dumps(bad)

@@ -83,7 +83,7 @@ def test_few_patients_are_flagged_and_absent_classes_read_n_a():
     assert [w.split()[1] for w in warnings] == ["1", "3", "4", "5"] and "no patient" in warnings[1]
     text = format_result(res)
     lines = text.splitlines()
-    patient = lines[lines.index(next(l for l in lines if l.startswith("Patient level"))):]
+    patient = lines[lines.index(next(l for l in lines if l.startswith("Patient level"))) :]
     row = {l.split()[0]: l.split() for l in patient[2:7]}
     assert row["2"][:2] == ["2", "7"] and row["2"][2:5] == ["1.000", "1.000", "1.000"]  # support next to the scores
     assert row["1"][1] == "2" and row["1"][-1] == "(few)"

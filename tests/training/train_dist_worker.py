@@ -10,4 +10,6 @@ from training.loop import fit
 
 config, out = sys.argv[1], sys.argv[2]
 result = fit(load_config(config))
-save_file({k: v.contiguous() for k, v in result.network.state_dict().items()}, f"{out}/rank{os.environ['RANK']}.safetensors")
+save_file(
+    {k: v.contiguous() for k, v in result.network.state_dict().items()}, f"{out}/rank{os.environ['RANK']}.safetensors"
+)

@@ -20,15 +20,33 @@ REPO = Path(__file__).resolve().parents[2]
 SR = 8000
 
 TINY_FEATURES = {
-    "sample_rate": SR, "n_fft": 512, "hop_length": 128, "n_mels": 32, "phonation_band": [50, 4000],
-    "rhythm_band": [100, 4000], "bandlimit_hz": 4000, "n_frames": 32, "vad_frame_length": 512,
-    "vad_hop_length": 128, "min_voiced_seconds": 0.3,
+    "sample_rate": SR,
+    "n_fft": 512,
+    "hop_length": 128,
+    "n_mels": 32,
+    "phonation_band": [50, 4000],
+    "rhythm_band": [100, 4000],
+    "bandlimit_hz": 4000,
+    "n_frames": 32,
+    "vad_frame_length": 512,
+    "vad_hop_length": 128,
+    "min_voiced_seconds": 0.3,
 }
 TINY_CONFIG = {
-    "name": "tiny", "features": TINY_FEATURES, "architecture": "convnext_atto",
-    "arch_kwargs": {"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}, "init_weights": None,
-    "epochs": 3, "batch_size": 8, "lr": 3e-3, "device": "cpu", "amp": False, "seed": 7,
-    "oversample": {1: 2, 2: 2}, "synthetic": True, "data_description": "test tones",
+    "name": "tiny",
+    "features": TINY_FEATURES,
+    "architecture": "convnext_atto",
+    "arch_kwargs": {"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]},
+    "init_weights": None,
+    "epochs": 3,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "device": "cpu",
+    "amp": False,
+    "seed": 7,
+    "oversample": {1: 2, 2: 2},
+    "synthetic": True,
+    "data_description": "test tones",
 }
 # patient -> class; the first 10 form the training baseline, the last 5 the validation
 TRAIN = {f"ID{i:03d}": c for i, c in zip(range(1, 11), [1, 2, 3, 4, 5, 1, 2, 3, 4, 5])}
@@ -95,4 +113,6 @@ def write_config(path: Path, **changes) -> Path:
 def run_cli(*args: str, cwd: Path = REPO, extra_env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m training ARGS`` in a fresh interpreter, as a user would run it."""
     env = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
-    return subprocess.run([sys.executable, "-m", "training", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "training", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )

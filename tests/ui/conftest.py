@@ -122,7 +122,9 @@ def drop_files(widget, paths, pos=None) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPoint(10, 10) if pos is None else pos.toPoint() if isinstance(pos, QPointF) else pos
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted(), "the drop target refused the drag"
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -132,4 +134,6 @@ def drop_files(widget, paths, pos=None) -> None:
 
 def pytest_configure(config):
     # matplotlib's Qt backend reads a Qt attribute that PySide6 6.12 marks deprecated
-    config.addinivalue_line("filterwarnings", "ignore:Enum value .Qt..ApplicationAttribute.AA_UseHighDpiPixmaps:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Enum value .Qt..ApplicationAttribute.AA_UseHighDpiPixmaps:DeprecationWarning"
+    )

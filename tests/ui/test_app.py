@@ -14,7 +14,9 @@ from sand_gui.errors import AudioError
 from .conftest import status
 
 
-def test_unfinished_session_is_offered_and_reopened(qtbot, make_window, tiny_bundle, settings, patient_dir, monkeypatch):
+def test_unfinished_session_is_offered_and_reopened(
+    qtbot, make_window, tiny_bundle, settings, patient_dir, monkeypatch
+):
     from sand_gui.session import Session
     from sand_gui.ui.session_dialog import ReopenDialog
 
@@ -26,7 +28,9 @@ def test_unfinished_session_is_offered_and_reopened(qtbot, make_window, tiny_bun
     s.set_loaded("rhythmTA", patient_dir / "ID042_rhythmTA.wav")
 
     offered = []
-    monkeypatch.setattr(ReopenDialog, "ask", classmethod(lambda cls, parent, folders: offered.append(folders) or folders[0]))
+    monkeypatch.setattr(
+        ReopenDialog, "ask", classmethod(lambda cls, parent, folders: offered.append(folders) or folders[0])
+    )
     w = make_window(tiny_bundle)
     w.offer_unfinished()
     assert offered == [[s.folder]]
@@ -40,7 +44,9 @@ def test_no_offer_when_all_sessions_finished(qtbot, make_window, tiny_bundle, se
     from sand_gui.ui.session_dialog import ReopenDialog
 
     Session.create(settings.data_dir, "ID008").finish()
-    monkeypatch.setattr(ReopenDialog, "ask", classmethod(lambda cls, parent, folders: pytest.fail("offered a finished session")))
+    monkeypatch.setattr(
+        ReopenDialog, "ask", classmethod(lambda cls, parent, folders: pytest.fail("offered a finished session"))
+    )
     make_window(tiny_bundle).offer_unfinished()
 
 

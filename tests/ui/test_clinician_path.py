@@ -18,7 +18,9 @@ from .conftest import OUTPUT, drop_files, status, wait_checked
 pytestmark = pytest.mark.usefixtures("session_answers")
 
 
-def test_full_path_drop_analyse_export(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, messages, session_answers):
+def test_full_path_drop_analyse_export(
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, messages, session_answers
+):
     w = make_window(tiny_bundle)
     assert w.classifier is not None
     assert w.model_status.text().startswith("Model ready: tiny-test-model on CPU")
@@ -107,7 +109,11 @@ def test_file_named_after_no_task_is_asked_for(qtbot, make_window, tiny_bundle, 
     mystery = tmp_path / "recording 17.wav"
     shutil.copy(patient_dir / "ID042_phonationO.wav", mystery)
     asked = []
-    monkeypatch.setattr(TaskChoiceDialog, "ask", classmethod(lambda cls, parent, path, default=None: asked.append((path, default)) or "phonationO"))
+    monkeypatch.setattr(
+        TaskChoiceDialog,
+        "ask",
+        classmethod(lambda cls, parent, path, default=None: asked.append((path, default)) or "phonationO"),
+    )
     w = make_window(tiny_bundle)
     row = w.table.row_of("phonationO")
     pos = w.table.visualRect(w.table.model().index(row, 1)).center().toPointF()
@@ -163,8 +169,11 @@ def test_screenshot(qtbot, make_window, tiny_bundle, patient_dir, monkeypatch):
     w = make_window(bundle)
     w.resize(1366, 768)  # the laptop the window must be readable on
     if (demo_dir() / "training").is_dir():
-        monkeypatch.setattr(PatientChoiceDialog, "ask", classmethod(
-            lambda cls, parent, ids, descriptions=None: "ID903" if "ID903" in ids else ids[0]))
+        monkeypatch.setattr(
+            PatientChoiceDialog,
+            "ask",
+            classmethod(lambda cls, parent, ids, descriptions=None: "ID903" if "ID903" in ids else ids[0]),
+        )
         w.open_sand(demo_dir())
     else:
         drop_files(w.table.viewport(), [patient_dir / f"ID042_{t}.wav" for t in TASK_IDS])
@@ -177,8 +186,10 @@ def test_screenshot(qtbot, make_window, tiny_bundle, patient_dir, monkeypatch):
     qtbot.wait(100)
     shot = w.grab()
     if bundle == tiny_bundle:  # label it: the class on screen comes from random weights
-        caption = ("Screenshot made with the tests' tiny RANDOM-WEIGHT model (no bundled model yet): "
-                   "the class shown means nothing.")
+        caption = (
+            "Screenshot made with the tests' tiny RANDOM-WEIGHT model (no bundled model yet): "
+            "the class shown means nothing."
+        )
         out = QPixmap(shot.width(), shot.height() + 34)
         out.fill(QColor("#b00020"))
         p = QPainter(out)
@@ -205,8 +216,11 @@ def test_demo_patient_opens_and_is_analysed(qtbot, make_window, tiny_bundle, mon
     if not (demo_dir() / "training").is_dir():
         pytest.skip("no demo patients shipped in resources/demo")
     offered = {}
-    monkeypatch.setattr(PatientChoiceDialog, "ask", classmethod(
-        lambda cls, parent, ids, descriptions=None: offered.update(descriptions or {}) or ids[0]))
+    monkeypatch.setattr(
+        PatientChoiceDialog,
+        "ask",
+        classmethod(lambda cls, parent, ids, descriptions=None: offered.update(descriptions or {}) or ids[0]),
+    )
     w = make_window(tiny_bundle)
     w.act_demo.trigger()
     pid = min(offered)
@@ -230,7 +244,9 @@ def test_dropping_a_patient_folder_loads_its_tasks(qtbot, make_window, tiny_bund
 PLAYER = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])"
 
 
-def test_p_plays_the_selected_take_without_a_microphone(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch):
+def test_p_plays_the_selected_take_without_a_microphone(
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch
+):
     """Playback goes through the system's own player (``playback.Player``, here a stand-in
     program that notes the file it was given), so it works where recording is impossible."""
     import sys
@@ -255,7 +271,9 @@ def test_p_plays_the_selected_take_without_a_microphone(qtbot, make_window, tiny
     assert Path(played.read_text()).read_bytes() == w.workspace.task("phonationI").file.read_bytes()
 
 
-def test_take_files_are_recognised_and_a_session_folder_reopens(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, session_answers):
+def test_take_files_are_recognised_and_a_session_folder_reopens(
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, session_answers
+):
     from sand_gui.session import Session
 
     s = Session.create(tmp_path / "old", "ID042")

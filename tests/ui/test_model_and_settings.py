@@ -31,7 +31,9 @@ def test_window_imports_no_torch():
     )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     ini = str(Path(os.environ.get("TMPDIR", "/tmp")) / "sand_gui_import_check.ini")
-    out = subprocess.run([sys.executable, "-c", code, ini], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, ini], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -55,7 +57,9 @@ def test_model_loads_in_background_and_card_shown_at_once(qtbot, make_window, ti
     from sand_gui.ui.card_dialog import CardDialog
 
     w = make_window(tiny_bundle, wait_model=False)
-    qtbot.waitUntil(lambda: "tiny-test-model" in w.model_panel.model_label.text(), timeout=5000)  # read_card, before torch
+    qtbot.waitUntil(
+        lambda: "tiny-test-model" in w.model_panel.model_label.text(), timeout=5000
+    )  # read_card, before torch
     assert w.model_panel.banner.isVisible()
     assert w.model_status.text() in ("Loading model…",) or w.model_status.text().startswith("Model ready")
     qtbot.waitUntil(lambda: w.classifier is not None, timeout=120000)
@@ -73,7 +77,9 @@ def _values(settings, **changes):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_a_bundle"])
-def test_incompatible_bundle_refused_previous_kept(qtbot, make_window, tiny_bundle, settings, tmp_path, monkeypatch, messages, damage):
+def test_incompatible_bundle_refused_previous_kept(
+    qtbot, make_window, tiny_bundle, settings, tmp_path, monkeypatch, messages, damage
+):
     from sand_gui.ui.settings import SettingsDialog
 
     w = make_window(tiny_bundle)
@@ -81,7 +87,11 @@ def test_incompatible_bundle_refused_previous_kept(qtbot, make_window, tiny_bund
     bad = tmp_path / "bad.safetensors"
     data = tiny_bundle.read_bytes()
     bad.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a model at all")
-    monkeypatch.setattr(SettingsDialog, "ask", classmethod(lambda cls, parent, values, input_devices: _values(settings, bundle_path=bad)))
+    monkeypatch.setattr(
+        SettingsDialog,
+        "ask",
+        classmethod(lambda cls, parent, values, input_devices: _values(settings, bundle_path=bad)),
+    )
     w.open_settings()
     qtbot.waitUntil(lambda: bool(messages) and not w.model_loading, timeout=60000)
     assert "refused" in messages[-1] and "previous model" in messages[-1]
@@ -120,7 +130,9 @@ def test_settings_dialog_round_trip(qtbot, settings):
 
 
 @pytest.mark.usefixtures("session_answers")
-def test_rows_are_checked_again_when_a_model_with_another_spec_loads(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch):
+def test_rows_are_checked_again_when_a_model_with_another_spec_loads(
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch
+):
     """The patient's 2.5-s recordings pass the tiny model's 0.5-s minimum of voice; a model
     whose spec asks for 3 s of voice rejects them once it is loaded."""
     import dataclasses
@@ -130,7 +142,9 @@ def test_rows_are_checked_again_when_a_model_with_another_spec_loads(qtbot, make
     w = make_window(tiny_bundle)
     drop_files(w.table.viewport(), [patient_dir / f"ID042_{t}.wav" for t in TASK_IDS])
     qtbot.waitUntil(lambda: all(status(w, t) == "loaded" for t in TASK_IDS), timeout=60000)
-    strict = make_tiny_bundle(tmp_path / "strict.safetensors", spec=dataclasses.replace(TEST_SPEC, min_voiced_seconds=3.0))
+    strict = make_tiny_bundle(
+        tmp_path / "strict.safetensors", spec=dataclasses.replace(TEST_SPEC, min_voiced_seconds=3.0)
+    )
     with qtbot.waitSignal(w.modelChanged, timeout=120000):
         assert w.model.change_bundle(strict)
     qtbot.waitUntil(lambda: all(status(w, t) == "rejected" for t in TASK_IDS), timeout=60000)

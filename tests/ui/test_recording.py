@@ -59,8 +59,10 @@ class FakeRecorder:
         self.n += 1
         if self.fail_after is not None and self.n >= self.fail_after and self._rec:
             self._write("the audio stream ended unexpectedly (device disconnected?)")
-            raise DeviceError(f"Microphone 'Fake mic' stopped: the audio stream ended unexpectedly (device disconnected?); "
-                              f"the 3.5 s recorded so far were kept in {self.path.name}.")
+            raise DeviceError(
+                f"Microphone 'Fake mic' stopped: the audio stream ended unexpectedly (device disconnected?); "
+                f"the 3.5 s recorded so far were kept in {self.path.name}."
+            )
         return core_recorder.Level(0.5, 0.1, self.n == 2)
 
     def stop(self):
@@ -103,7 +105,9 @@ def test_space_records_and_every_take_is_a_new_file(qtbot, make_window, tiny_bun
 
     press_space(qtbot, w)  # a re-take: a new file, the task uses it
     press_space(qtbot, w)
-    qtbot.waitUntil(lambda: w.workspace.task("phonationA").file != first and status(w, "phonationA") == "recorded", timeout=30000)
+    qtbot.waitUntil(
+        lambda: w.workspace.task("phonationA").file != first and status(w, "phonationA") == "recorded", timeout=30000
+    )
     assert first.is_file() and w.workspace.task("phonationA").file.name == "ID042_phonationA_take02.wav"
     assert w.session.current("phonationA") == w.workspace.task("phonationA").file
 

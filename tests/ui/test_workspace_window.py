@@ -26,7 +26,8 @@ ROOT = UI.parents[1]
 
 @pytest.mark.usefixtures("session_answers")
 def test_export_after_switching_model_describes_the_model_that_made_the_result(
-        qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, messages):
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, messages
+):
     import dataclasses
 
     from sandtest import TEST_SPEC, make_tiny_bundle
@@ -50,7 +51,9 @@ def test_export_after_switching_model_describes_the_model_that_made_the_result(
 
     specs = []
     real = report.write_pdf
-    monkeypatch.setattr(report, "write_pdf", lambda path, result, **kw: specs.append(kw.get("spec")) or real(path, result, **kw))
+    monkeypatch.setattr(
+        report, "write_pdf", lambda path, result, **kw: specs.append(kw.get("spec")) or real(path, result, **kw)
+    )
     base = tmp_path / "export" / "ID042_report"
     monkeypatch.setattr(ExportDialog, "ask", classmethod(lambda cls, parent, suggestion: base))
     with qtbot.waitSignal(w.exported, timeout=120000):
@@ -64,7 +67,9 @@ def test_export_after_switching_model_describes_the_model_that_made_the_result(
     assert not messages, messages
 
 
-def test_folder_with_several_patients_asks_which(qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, session_answers):
+def test_folder_with_several_patients_asks_which(
+    qtbot, make_window, tiny_bundle, patient_dir, tmp_path, monkeypatch, session_answers
+):
     from sand_gui.ui.dialogs import PatientChoiceDialog
 
     mixed = tmp_path / "mixed"
@@ -73,8 +78,11 @@ def test_folder_with_several_patients_asks_which(qtbot, make_window, tiny_bundle
         shutil.copy(patient_dir / f"ID042_{t}.wav", mixed / f"ID042_{t}.wav")
         shutil.copy(patient_dir / f"ID042_{t}.wav", mixed / f"ID043_{t}.wav")
     asked = []
-    monkeypatch.setattr(PatientChoiceDialog, "ask", classmethod(
-        lambda cls, parent, ids, descriptions=None: asked.append(list(ids)) or "ID043"))
+    monkeypatch.setattr(
+        PatientChoiceDialog,
+        "ask",
+        classmethod(lambda cls, parent, ids, descriptions=None: asked.append(list(ids)) or "ID043"),
+    )
     w = make_window(tiny_bundle)
     w.open_folder(mixed)
     assert [sorted(map(str.upper, a)) for a in asked] == [["ID042", "ID043"]]
@@ -84,7 +92,9 @@ def test_folder_with_several_patients_asks_which(qtbot, make_window, tiny_bundle
     assert w.session.recordings().keys() == set(TASK_IDS[:3])
 
 
-def test_labels_hidden_until_the_switch_is_on_and_it_persists(qtbot, make_window, tiny_bundle, settings, patient_dir, tmp_path, monkeypatch, session_answers):
+def test_labels_hidden_until_the_switch_is_on_and_it_persists(
+    qtbot, make_window, tiny_bundle, settings, patient_dir, tmp_path, monkeypatch, session_answers
+):
     from PySide6.QtCore import QSettings
 
     from sand_gui.ui.dialogs import PatientChoiceDialog
@@ -96,8 +106,11 @@ def test_labels_hidden_until_the_switch_is_on_and_it_persists(qtbot, make_window
         shutil.copy(patient_dir / f"ID042_{t}.wav", root / "training" / t / f"ID042_{t}.wav")
     (root / "labels.csv").write_text("ID,Age,Sex,Class\nID042,63,F,3\n")
     offered = []
-    monkeypatch.setattr(PatientChoiceDialog, "ask", classmethod(
-        lambda cls, parent, ids, descriptions=None: offered.append(dict(descriptions or {})) and None))
+    monkeypatch.setattr(
+        PatientChoiceDialog,
+        "ask",
+        classmethod(lambda cls, parent, ids, descriptions=None: offered.append(dict(descriptions or {})) and None),
+    )
     w = make_window(tiny_bundle)
     assert not w.act_labels.isChecked()
     w.open_sand(root)
@@ -116,9 +129,22 @@ def test_quality_column_reads_codes_never_the_sentence(qtbot):
     table = TaskTable()
     qtbot.addWidget(table)
     misleading = Note("the word clipping appears in this sentence", code=Code.LOW_LEVEL)
-    table.set_state(TaskState("phonationA", TaskStatus.READY, Source.LOADED, Path("a.wav"), notes=(misleading, "clipping, DC offset")))
-    assert table.item(0, 4).text() == flag_of(Code.LOW_LEVEL) == FLAGS[Code.LOW_LEVEL]  # a plain str has no code: no flag
-    rejected = TaskState("phonationE", TaskStatus.REJECTED, Source.LOADED, Path("e.wav"), error="e.wav: no voice.", error_code=Code.NO_VOICE)
+    table.set_state(
+        TaskState(
+            "phonationA", TaskStatus.READY, Source.LOADED, Path("a.wav"), notes=(misleading, "clipping, DC offset")
+        )
+    )
+    assert (
+        table.item(0, 4).text() == flag_of(Code.LOW_LEVEL) == FLAGS[Code.LOW_LEVEL]
+    )  # a plain str has no code: no flag
+    rejected = TaskState(
+        "phonationE",
+        TaskStatus.REJECTED,
+        Source.LOADED,
+        Path("e.wav"),
+        error="e.wav: no voice.",
+        error_code=Code.NO_VOICE,
+    )
     table.set_state(rejected)
     assert table.item(1, 4).text() == flag_of(Code.NO_VOICE)
     assert all(flag_of(c) == FLAGS[c] for c in Code)
@@ -157,15 +183,27 @@ def test_no_module_level_mutable_state_in_the_window_package():
         for node in tree.body:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.List, ast.Dict, ast.Set)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                found += [f"{path.name}:{node.lineno} {t.id}" for t in targets if isinstance(t, ast.Name) and not t.id.isupper() and not t.id.startswith("__")]
+                found += [
+                    f"{path.name}:{node.lineno} {t.id}"
+                    for t in targets
+                    if isinstance(t, ast.Name) and not t.id.isupper() and not t.id.startswith("__")
+                ]
     assert not found, found
 
 
 def test_logging_setup_has_no_import_loop():
-    code = ("import sys; import sand_gui.ui.messages as m; "
-            "print(int('sand_gui.ui.app' in sys.modules), m.user_text(RuntimeError('x')).endswith('sand-gui.log.'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
-                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    code = (
+        "import sys; import sand_gui.ui.messages as m; "
+        "print(int('sand_gui.ui.app' in sys.modules), m.user_text(RuntimeError('x')).endswith('sand-gui.log.'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
     assert out.stdout.split() == ["0", "True"], out.stderr
 
 
@@ -219,10 +257,23 @@ RACE = """
 def test_heavy_libraries_are_imported_by_one_thread(tmp_path, tiny_bundle, patient_dir):
     """A window that loads, analyses and exports before the imports are done: numpy, torch,
     torchaudio, timm and matplotlib are imported (first seen) by the importer thread only."""
-    code = textwrap.dedent(RACE).format(tests=str(ROOT / "tests"), ini=str(tmp_path / "s.ini"), data=str(tmp_path / "data"),
-                                        bundle=str(tiny_bundle), patient=str(patient_dir), out=str(tmp_path / "out" / "r"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
-                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    code = textwrap.dedent(RACE).format(
+        tests=str(ROOT / "tests"),
+        ini=str(tmp_path / "s.ini"),
+        data=str(tmp_path / "data"),
+        bundle=str(tiny_bundle),
+        patient=str(patient_dir),
+        out=str(tmp_path / "out" / "r"),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["exported"]

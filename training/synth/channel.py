@@ -36,9 +36,12 @@ def draw_channel(rng: np.random.Generator) -> Channel:
     """A random channel within the ranges of the module docstring."""
     hot = rng.random() < CLIP_PROBABILITY
     return Channel(
-        lead_s=float(rng.uniform(0.3, 1.0)), trail_s=float(rng.uniform(0.3, 1.0)),
-        snr_db=float(rng.uniform(34.0, 50.0)), noise_pole=float(rng.uniform(0.5, 0.97)),
-        highpass_hz=float(rng.uniform(80.0, 250.0)), presence_hz=float(rng.uniform(1000.0, 3000.0)),
+        lead_s=float(rng.uniform(0.3, 1.0)),
+        trail_s=float(rng.uniform(0.3, 1.0)),
+        snr_db=float(rng.uniform(34.0, 50.0)),
+        noise_pole=float(rng.uniform(0.5, 0.97)),
+        highpass_hz=float(rng.uniform(80.0, 250.0)),
+        presence_hz=float(rng.uniform(1000.0, 3000.0)),
         presence_db=float(rng.uniform(-5.0, 5.0)),
         peak_dbfs=float(rng.uniform(0.5, 2.0) if hot else rng.uniform(-18.0, -3.0)),
     )

@@ -79,8 +79,18 @@ def syllable_onsets(spec: TrainSpec, *, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(intervals)])  # count + 1 boundaries
 
 
-def ddk_train(spec: TrainSpec, *, source: SourceSpec, sex: str, tract_scale: float, centralisation: float,
-              nasality: float, hnr_db: float, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def ddk_train(
+    spec: TrainSpec,
+    *,
+    source: SourceSpec,
+    sex: str,
+    tract_scale: float,
+    centralisation: float,
+    nasality: float,
+    hnr_db: float,
+    sample_rate: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict]:
     """A DDK train: float64 [shape=(n,)] with peak about 1, and facts about it.
 
     The facts: ``syllables`` (count), ``rate`` (realised syllables/s between the first and
@@ -117,8 +127,9 @@ def ddk_train(spec: TrainSpec, *, source: SourceSpec, sex: str, tract_scale: flo
     voice_env[t < release[0] - 0.002] = 0.0
     # place noise: frication through the closure, then the burst
     clo_start = np.concatenate([[release[0] - 0.02], end[:-1]])
-    p_t = np.stack([clo_start, clo_start + 0.005, release - 0.0005, release, release + burst_s,
-                    release + burst_s + 0.003], 1)
+    p_t = np.stack(
+        [clo_start, clo_start + 0.005, release - 0.0005, release, release + burst_s, release + burst_s + 0.003], 1
+    )
     burst = burst * BURST_LEVEL[spec.syllable]
     p_a = np.stack([np.zeros(k), fric, fric, burst, burst * 0.4, np.zeros(k)], 1) * gain[:, None]
     place_env = envelope(t, p_t, p_a)
@@ -131,8 +142,9 @@ def ddk_train(spec: TrainSpec, *, source: SourceSpec, sex: str, tract_scale: flo
     src = glottal_source(n, spec=source, sample_rate=sample_rate, rng=rng, f0_shape=shape)
     formants = vowel_formants("a", sex=sex, tract_scale=tract_scale, centralisation=centralisation)
     harmonic = vocal_tract(src.excitation * voice_env, formants=formants, nasality=nasality, sample_rate=sample_rate)
-    breath = vocal_tract(np.diff(rng.standard_normal(n + 1)) * voice_env, formants=formants, nasality=nasality,
-                         sample_rate=sample_rate)
+    breath = vocal_tract(
+        np.diff(rng.standard_normal(n + 1)) * voice_env, formants=formants, nasality=nasality, sample_rate=sample_rate
+    )
     y = mix_noise(harmonic, breath, hnr_db=hnr_db)
     vowel = voice_env > 0.8 * gain.mean()
     level = float(np.sqrt(np.mean(y[vowel] ** 2))) if vowel.any() else 1.0  # RMS of the vowels
@@ -141,6 +153,10 @@ def ddk_train(spec: TrainSpec, *, source: SourceSpec, sex: str, tract_scale: flo
     noise = place_filter(rng.standard_normal(n), syllable=spec.syllable, sample_rate=sample_rate)
     y = y + asp * asp_env + noise * level * place_env
     y /= max(float(np.abs(y).max()), 1e-12)
-    facts = {"syllables": int(k), "rate": float((k - 1) / (release[-1] - release[0])),
-             "first_s": float(release[0]), "last_s": float(vowel_off[-1])}
+    facts = {
+        "syllables": int(k),
+        "rate": float((k - 1) / (release[-1] - release[0])),
+        "first_s": float(release[0]),
+        "last_s": float(vowel_off[-1]),
+    }
     return y, facts

@@ -39,16 +39,32 @@ def write_demo(out: str | Path, *, seed: int = DEMO_SEED):
     """Write the five demo patients (SAND layout + README.md) into ``out``; returns the summary."""
     from .corpus import GENERATOR_VERSION
 
-    plans = [PatientPlan(f"ID{900 + c}", c, age, sex, "validation" if c == 3 else "train", 900 + c,
-                         typical=True, max_seconds=DEMO_MAX_SECONDS)
-             for c, age, sex in DEMO_PATIENTS]
+    plans = [
+        PatientPlan(
+            f"ID{900 + c}",
+            c,
+            age,
+            sex,
+            "validation" if c == 3 else "train",
+            900 + c,
+            typical=True,
+            max_seconds=DEMO_MAX_SECONDS,
+        )
+        for c, age, sex in DEMO_PATIENTS
+    ]
     out = Path(out)
     readme = out / "README.md"
     if readme.is_file() and (out / "synthetic.json").is_file():
         readme.unlink()
-    summary = write_corpus(out, plans, seed=seed, sample_rate=DEMO_SAMPLE_RATE, class_priors="uniform",
-                           extra={"demo": True})
-    text = README.format(ids=", ".join(p.id for p in plans), version=GENERATOR_VERSION, seed=seed,
-                         rate=DEMO_SAMPLE_RATE, cap=DEMO_MAX_SECONDS)
+    summary = write_corpus(
+        out, plans, seed=seed, sample_rate=DEMO_SAMPLE_RATE, class_priors="uniform", extra={"demo": True}
+    )
+    text = README.format(
+        ids=", ".join(p.id for p in plans),
+        version=GENERATOR_VERSION,
+        seed=seed,
+        rate=DEMO_SAMPLE_RATE,
+        cap=DEMO_MAX_SECONDS,
+    )
     atomic_write(readme, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return summary

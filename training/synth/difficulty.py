@@ -34,8 +34,9 @@ def true_parameters(patients: int, *, seed: int, class_priors: str = "sand") -> 
     return np.asarray(rows, dtype=float), np.asarray(labels)
 
 
-def true_parameter_f1(patients: int = 300, *, seed: int = 0, class_priors: str = "sand", folds: int = 5,
-                      model: str = "logistic") -> float:
+def true_parameter_f1(
+    patients: int = 300, *, seed: int = 0, class_priors: str = "sand", folds: int = 5, model: str = "logistic"
+) -> float:
     """Patient-level macro-F1 of ``model`` ("logistic" or "centroid") on the true parameters."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
@@ -57,15 +58,25 @@ def audio_features(samples: np.ndarray, *, sample_rate: int) -> np.ndarray:
     import librosa
 
     hop = 128
-    S = librosa.power_to_db(librosa.feature.melspectrogram(y=samples, sr=sample_rate, n_fft=512, hop_length=hop,
-                                                           n_mels=32, fmin=50.0, fmax=sample_rate / 2),
-                            ref=np.max, top_db=80.0)
+    S = librosa.power_to_db(
+        librosa.feature.melspectrogram(
+            y=samples, sr=sample_rate, n_fft=512, hop_length=hop, n_mels=32, fmin=50.0, fmax=sample_rate / 2
+        ),
+        ref=np.max,
+        top_db=80.0,
+    )
     env = S.mean(axis=0)
     mod = np.abs(np.fft.rfft(env - env.mean(), n=1024))
     freqs = np.fft.rfftfreq(1024, d=hop / sample_rate)
     band = (freqs > 1.0) & (freqs < 12.0)
-    return np.concatenate([S.mean(1), S.std(1), np.abs(np.diff(S, axis=1)).mean(1),
-                           [len(samples) / sample_rate, freqs[band][np.argmax(mod[band])], env.std()]])
+    return np.concatenate(
+        [
+            S.mean(1),
+            S.std(1),
+            np.abs(np.diff(S, axis=1)).mean(1),
+            [len(samples) / sample_rate, freqs[band][np.argmax(mod[band])], env.std()],
+        ]
+    )
 
 
 def audio_baseline_f1(root, *, folds: int = 5, seed: int = 0) -> float:
@@ -86,20 +97,20 @@ def audio_baseline_f1(root, *, folds: int = 5, seed: int = 0) -> float:
 
     layout = SandLayout(Path(root))
     rate = json.loads((layout.root / "synthetic.json").read_text())["sample_rate"]
-    spec = FeatureSpec(sample_rate=rate, n_fft=512, hop_length=128, n_mels=64, vad_frame_length=512,
-                       vad_hop_length=128)
+    spec = FeatureSpec(sample_rate=rate, n_fft=512, hop_length=128, n_mels=64, vad_frame_length=512, vad_hop_length=128)
     rows, labels = [], []
     for patient in layout.patients():
         feats = []
         for task_id in TASK_IDS:
             x = load_recording(layout.audio_path(patient.id, task_id), sample_rate=rate).samples
             kept = trim(x, spec=spec)
-            feats.append(audio_features(x[kept.start:kept.stop], sample_rate=rate))
+            feats.append(audio_features(x[kept.start : kept.stop], sample_rate=rate))
         rows.append(np.concatenate(feats))
         labels.append(patient.label)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced"))
-    pred = cross_val_predict(clf, np.asarray(rows), np.asarray(labels),
-                             cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed))
+    pred = cross_val_predict(
+        clf, np.asarray(rows), np.asarray(labels), cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    )
     return float(f1_score(labels, pred, average="macro"))
 
 
@@ -107,7 +118,9 @@ if __name__ == "__main__":
     for priors in ("sand", "uniform"):
         for model in ("logistic", "centroid"):
             scores = [true_parameter_f1(300, seed=s, class_priors=priors, model=model) for s in range(10)]
-            print(f"{priors:8s} {model:9s} macro-F1 {np.mean(scores):.3f} +/- {np.std(scores):.3f} "
-                  "(true parameters, 10 seeds x 5 folds, 300 patients)")
+            print(
+                f"{priors:8s} {model:9s} macro-F1 {np.mean(scores):.3f} +/- {np.std(scores):.3f} "
+                "(true parameters, 10 seeds x 5 folds, 300 patients)"
+            )
     if len(sys.argv) > 1:
         print(f"audio baseline macro-F1 {audio_baseline_f1(sys.argv[1]):.3f} (5 folds, {sys.argv[1]})")

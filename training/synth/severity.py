@@ -126,8 +126,9 @@ def speaker_f0(sex: str, age: int) -> float:
     return 205.0 - 0.5 * max(age - 40, 0)
 
 
-def draw_patient(klass: int, *, sex: str, age: int, rng: np.random.Generator,
-                 typical: bool = False) -> dict[str, float]:
+def draw_patient(
+    klass: int, *, sex: str, age: int, rng: np.random.Generator, typical: bool = False
+) -> dict[str, float]:
     """True parameters of one patient of ``klass``; ``typical`` puts it at the class centre.
 
     Returns {"severity": s, "f0_hz": ..., "tract_scale": ..., "tremor_hz": ..., *PARAM_NAMES}.
@@ -149,6 +150,8 @@ def class_table(*, samples: int = 4000, seed: int = 0) -> dict[int, dict[str, tu
     table = {}
     for c in CLASS_NUMBERS:
         draws = [draw_patient(c, sex="M", age=60, rng=rng) for _ in range(samples)]
-        table[c] = {k: (float(np.mean([d[k] for d in draws])), float(np.std([d[k] for d in draws])))
-                    for k in ("severity", *PARAM_NAMES)}
+        table[c] = {
+            k: (float(np.mean([d[k] for d in draws])), float(np.std([d[k] for d in draws])))
+            for k in ("severity", *PARAM_NAMES)
+        }
     return table

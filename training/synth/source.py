@@ -78,8 +78,9 @@ def in_episodes(t: np.ndarray, spans: np.ndarray) -> np.ndarray:
     return ok & (t < spans[np.clip(i, 0, None), 1])
 
 
-def f0_contour(n: int, *, spec: SourceSpec, sample_rate: int, rng: np.random.Generator,
-               shape: np.ndarray | None = None) -> np.ndarray:
+def f0_contour(
+    n: int, *, spec: SourceSpec, sample_rate: int, rng: np.random.Generator, shape: np.ndarray | None = None
+) -> np.ndarray:
     """Per-sample F0 in Hz [shape=(n,)]: mean x slow drift x tremor x caller's ``shape``."""
     t = np.arange(n) / sample_rate
     knots = np.arange(0.0, t[-1] + 1.0, 0.5) if n else np.zeros(1)
@@ -99,8 +100,9 @@ class Source:
     voiced: np.ndarray  # [shape=(n,)] bool, False inside voice breaks and after the last pulse
 
 
-def glottal_source(n: int, *, spec: SourceSpec, sample_rate: int, rng: np.random.Generator,
-                   f0_shape: np.ndarray | None = None) -> Source:
+def glottal_source(
+    n: int, *, spec: SourceSpec, sample_rate: int, rng: np.random.Generator, f0_shape: np.ndarray | None = None
+) -> Source:
     """Voice source of ``n`` samples; ``f0_shape`` [shape=(n,)] multiplies the F0 contour."""
     f0 = f0_contour(n, spec=spec, sample_rate=sample_rate, rng=rng, shape=f0_shape)
     t = np.arange(n) / sample_rate

@@ -29,10 +29,20 @@ from .source import SourceSpec, glottal_source
 
 # (F1, F2, F3) in Hz, Hillenbrand et al. (1995) Table V, men / women.
 HILLENBRAND = {
-    "M": {"a": (768, 1333, 2522), "e": (476, 2089, 2691), "i": (342, 2322, 3000),
-          "o": (497, 910, 2459), "u": (378, 997, 2343)},
-    "F": {"a": (936, 1551, 2815), "e": (536, 2530, 3047), "i": (437, 2761, 3372),
-          "o": (555, 1035, 2828), "u": (459, 1105, 2735)},
+    "M": {
+        "a": (768, 1333, 2522),
+        "e": (476, 2089, 2691),
+        "i": (342, 2322, 3000),
+        "o": (497, 910, 2459),
+        "u": (378, 997, 2343),
+    },
+    "F": {
+        "a": (936, 1551, 2815),
+        "e": (536, 2530, 3047),
+        "i": (437, 2761, 3372),
+        "o": (555, 1035, 2828),
+        "u": (459, 1105, 2735),
+    },
 }
 HIGHER_FORMANTS = {"M": (3500.0, 4500.0), "F": (4000.0, 5000.0)}  # F4, F5 (Klatt-style defaults)
 BANDWIDTHS = (80.0, 100.0, 150.0, 250.0, 300.0)  # B1..B5 in Hz
@@ -74,8 +84,9 @@ def vocal_tract(x: np.ndarray, *, formants: list[float], nasality: float, sample
             y = resonator(y, freq=f, bandwidth=b, sample_rate=sample_rate)
     if nasality > 0:
         y = resonator(y, freq=NASAL_POLE_HZ, bandwidth=100.0, sample_rate=sample_rate)
-        y = antiresonator(y, freq=NASAL_POLE_HZ + NASAL_ZERO_SHIFT_HZ * nasality, bandwidth=100.0,
-                          sample_rate=sample_rate)
+        y = antiresonator(
+            y, freq=NASAL_POLE_HZ + NASAL_ZERO_SHIFT_HZ * nasality, bandwidth=100.0, sample_rate=sample_rate
+        )
     return y
 
 
@@ -92,9 +103,20 @@ def mix_noise(harmonic: np.ndarray, noise: np.ndarray, *, hnr_db: float) -> np.n
     return harmonic + noise * np.sqrt(ph / pn * 10 ** (-hnr_db / 10))
 
 
-def sustained_vowel(vowel: str, *, seconds: float, source: SourceSpec, sex: str, tract_scale: float,
-                    centralisation: float, nasality: float, hnr_db: float, decline: float,
-                    sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+def sustained_vowel(
+    vowel: str,
+    *,
+    seconds: float,
+    source: SourceSpec,
+    sex: str,
+    tract_scale: float,
+    centralisation: float,
+    nasality: float,
+    hnr_db: float,
+    decline: float,
+    sample_rate: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """A sustained vowel of ``seconds`` s: float64 [shape=(n,)], peak about 1.
 
     Natural onset (50-120 ms rise, F0 rising 4 % into its target) and decay (120-300 ms fall,
@@ -108,7 +130,7 @@ def sustained_vowel(vowel: str, *, seconds: float, source: SourceSpec, sex: str,
     env = np.ones(n)
     n_on, n_off = int(on * sample_rate), int(off * sample_rate)
     env[:n_on] = raised_cosine(n_on)
-    env[n - n_off:] = raised_cosine(n_off)[::-1]
+    env[n - n_off :] = raised_cosine(n_off)[::-1]
     env *= 1.0 - decline * t / max(seconds, 1e-9)
     formants = vowel_formants(vowel, sex=sex, tract_scale=tract_scale, centralisation=centralisation)
     harmonic = vocal_tract(src.excitation * env, formants=formants, nasality=nasality, sample_rate=sample_rate)
