@@ -17,6 +17,19 @@ from sand_gui.errors import SandError, UsageError
 EPILOG = "Sheets: a sheet name, or train | val | training | test | labels.csv | labels.csv:<Split>."
 
 
+def _add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--set KEY=VALUE …``: config keys overridden on the command line (values are YAML)."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override config keys, {example}",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sand-train", description="Train and evaluate SAND Task 1 severity models.", epilog=EPILOG
@@ -25,15 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="train a model: run folder with log, checkpoints and bundle")
     f.add_argument("--config", help="YAML config (see training/configs/); defaults are the seed recipe")
-    f.add_argument(
-        "--set",
-        dest="overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. epochs=2 features.n_mels=64 oversample.1=10",
-    )
+    _add_overrides(f, "e.g. epochs=2 features.n_mels=64 oversample.1=10")
     f.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     f.add_argument("--dry-run", action="store_true", help="check config and data, print the plan, train nothing")
     f.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -78,15 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--test-data", metavar="DIR", help="the test set unpacked on its own")
     c.add_argument("--cache", required=True, help="feature cache folder")
     c.add_argument("--config", help="take the FeatureSpec from this config")
-    c.add_argument(
-        "--set",
-        dest="overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. features.n_mels=64",
-    )
+    _add_overrides(c, "e.g. features.n_mels=64")
     c.add_argument("--model", help="take the FeatureSpec from this bundle instead")
     c.add_argument("--sheet", dest="sheets", action="append", help="sheet to include (repeatable; default: all)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")

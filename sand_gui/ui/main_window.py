@@ -33,6 +33,8 @@ from .session_controller import SessionController
 from .settings import Settings, SettingsDialog
 from .task_list import TaskTable
 
+LABELS_TIP = "Show a dataset or demo patient's true class before the analysis (researchers)"
+
 
 class MainWindow(QMainWindow):
     resultShown = Signal(object)  # AnalysisResult, once it is on screen
@@ -146,26 +148,11 @@ class MainWindow(QMainWindow):
         self.act_analyse = a("&Analyse", self.analyse, "Ctrl+Return", "Analyse the recordings")
         self.act_card = a("Model &card…", self.model.show_card, None, "What the model is and what it was trained on")
         self.act_settings = a("&Settings…", self.open_settings, "Ctrl+,")
-        self.act_labels = a(
-            "Show &labels",
-            self.show_labels,
-            None,
-            "Show a dataset or demo patient's true class before the analysis (researchers)",
-            checkable=True,
-        )
+        self.act_labels = a("Show &labels", self.show_labels, None, LABELS_TIP, checkable=True)
         self.act_labels.setChecked(self.settings.show_labels)
+        opening = (self.act_new, self.act_load, self.act_folder, self.act_sand, self.act_demo)
         menus = {
-            "&Session": (
-                self.act_new,
-                self.act_load,
-                self.act_folder,
-                self.act_sand,
-                self.act_demo,
-                None,
-                self.act_export,
-                None,
-                self.act_quit,
-            ),
+            "&Session": (*opening, None, self.act_export, None, self.act_quit),
             "&Task": (self.act_record, self.act_play, None, self.act_analyse),
             "&Model": (self.act_card, self.act_settings),
             "&View": (self.act_labels,),

@@ -197,17 +197,6 @@ class SettingsDialog(QDialog):
         if f:
             self.bundle.setText(f)
 
-    @property
-    def show_labels(self) -> bool:
-        """Show a dataset or demo patient's true class before the analysis (researchers only:
-        seeing it first biases the reader)."""
-        return self._get("show_labels", False) in (True, "true", "1", 1)
-
-    @show_labels.setter
-    def show_labels(self, value: bool) -> None:
-        self.q.setValue("show_labels", bool(value))
-        self.q.sync()
-
     def values(self) -> Values:
         text = self.bundle.text().strip()
         return Values(
