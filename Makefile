@@ -27,6 +27,8 @@ run: $(STAMP)
 # Figures for the README (not pass/fail): foundation, corpus, training, window.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
+	$(PY) benchmarks/bench_voicing.py
+	$(PY) benchmarks/bench_measures.py
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_train.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py

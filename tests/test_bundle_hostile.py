@@ -351,7 +351,7 @@ def test_build_network_bounds_parameters_before_building(monkeypatch):
     t = time.perf_counter()
     with pytest.raises(BundleError, match="has 5,[0-9,]+ parameters; the limit is 200,000,000"):
         model.build_network("convnext_base", num_classes=5, arch_kwargs={"depths": [40] * 4, "dims": [2048] * 4})
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < 30  # refused from the card: building 5 G parameters would take minutes and ~20 GB
     with pytest.raises(BundleError, match="not allowed"):
         model.build_network("resnet50", num_classes=5)
     monkeypatch.setattr(model, "MAX_PARAMS", 1000)  # the meta-device count, checked on its own

@@ -141,7 +141,10 @@ def test_synth_progress_shows_patients_per_second(tmp_path, capsys):
     summary = re.search(r"3 patients, 24 files, .* in ([0-9.]+) s \(([0-9.]+) patients/s\)", err)
     assert summary, err
     elapsed, rate = float(summary.group(1)), float(summary.group(2))
-    assert rate == pytest.approx(3 / elapsed, rel=0.05)
+    # the time is printed to 0.1 s, so the rate agrees with it within that rounding
+    assert 3 / (elapsed + 0.05) * 0.99 <= rate <= 3 / max(elapsed - 0.05, 0.01) * 1.01
     bar_rates = [float(r) for r in re.findall(r"([0-9.]+) patients/s\]", err)]
     assert bar_rates and "s/patient" not in err and "it/s" not in err
-    assert bar_rates[-1] == pytest.approx(rate, rel=0.5)  # the bar's rate is the run's average, not a burst
+    # the bar's rate is the run's average since the bar started (a little set-up included), never a
+    # burst of patients finishing together (this once read "2079 patient/s")
+    assert 0 < bar_rates[-1] <= rate * 1.5
