@@ -237,7 +237,7 @@ def test_a_clean_voice_is_never_taken_for_its_own_sub_octave(formants):
     """Periods that fall between two samples (130 Hz at 8 kHz: 61.5 samples) once read lower
     than their double or triple, which land on a sample: /i/ at 120 Hz was refused as "a hum at
     40 Hz". Every F0 of the voice range must pass and be found within 3 %."""
-    for f0 in (80, 100, 110, 120, 130, 150, 180, 220, 260, 300, 350):
+    for f0 in [*range(72, 520, 12), 120, 130]:  # at 2x instead of 4x, /i/ failed at 81, 84 and 204-426 Hz
         x = _pulse_vowel(float(f0), formants)
         voiced = check_voicing(x, sample_rate=8000, name="v", family="phonation")
         assert abs(np.median(voiced.f0[voiced.voiced]) / f0 - 1) < 0.03, f0
