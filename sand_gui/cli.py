@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from .classes import CLASS_NUMBERS, get_class
 from .errors import SandError, UsageError, one_line, storage_error
 from .tasks import TASK_IDS
 
@@ -104,6 +105,8 @@ def format_table(result) -> str:
     lines.append("")
     if d["quality_ok"]:
         lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
+        if d["final_class"] in CLASS_NUMBERS:
+            lines.append(f"             {get_class(d['final_class']).meaning}")
     else:
         lines.append(d["quality_message"])
         lines.append(

@@ -140,7 +140,12 @@ def test_cli_table_and_sand_layout_with_id(tmp_path, tiny_bundle):
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Final class:" in proc.stdout and "SYNTHETIC" in proc.stdout and "rhythmKA" in proc.stdout
+    assert (
+        "Final class:" in proc.stdout
+        and "ALSFRS-R" in proc.stdout
+        and "SYNTHETIC" in proc.stdout
+        and "rhythmKA" in proc.stdout
+    )
 
 
 def test_a_cuda_failure_falls_back_to_the_cpu_and_says_so(patient_dir, tiny_bundle):
