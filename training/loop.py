@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import json
 import math
 import os
@@ -306,6 +307,19 @@ def _same_config(run: Path, cfg: TrainConfig) -> bool:
         return False
 
 
+def _holds_nothing(run: Path) -> bool:
+    """True when ``run`` holds only what a run killed in its first write leaves: temporaries
+    (``*.part-*``) and an empty ``checkpoints/`` folder."""
+    for entry in run.iterdir():
+        if fnmatch.fnmatch(entry.name, checkpoint.TEMP_GLOB):
+            continue
+        if entry.is_dir() and entry.name == CHECKPOINT.parent.name:
+            if all(fnmatch.fnmatch(e.name, checkpoint.TEMP_GLOB) for e in entry.iterdir()):
+                continue
+        return False
+    return True
+
+
 def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
     """(run folder, whether to continue its checkpoint) for a new ``fit``.
 
@@ -319,7 +333,7 @@ def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
     name = one_line(run)
     if run.exists() and not run.is_dir():
         raise UsageError(f"{name}: run_dir is a file, not a folder.")
-    if not run.is_dir() or not any(run.iterdir()):
+    if not run.is_dir() or _holds_nothing(run):
         return run, False
     if not (run / "config.yaml").is_file():
         raise UsageError(

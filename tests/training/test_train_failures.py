@@ -326,3 +326,17 @@ def test_a_full_disk_during_synth_leaves_no_truncated_wav(tmp_path, capsys):
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
         assert main(["synth", str(out), "--patients", "3", "--seed", "1", "--quiet"]) == 0  # the same folder again
         assert (out / "synthetic.json").is_file() and len(list(out.rglob("*.wav"))) == 3 * 8
+
+
+def test_a_run_killed_while_writing_its_first_file_is_reused(tiny_config, tmp_path, capsys):
+    """A kill inside the very first write leaves only a temporary (``config.part-<pid>.yaml``) and
+    perhaps an empty ``checkpoints/``: the same command must take the folder, not call it
+    "other files" (found by the kill -9 test), and the temporary must be gone afterwards."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.part-7649.yaml").write_text("name: half-writ")
+    assert main(["fit", "--config", str(tiny_config), "--set", f"run_dir={run}", "--dry-run"]) == 0
+    assert "other files" not in capsys.readouterr().err
+    (run / "thesis.tex").write_text("precious")  # but a real file still makes it someone else's folder
+    assert main(["fit", "--config", str(tiny_config), "--set", f"run_dir={run}"]) == 2
+    assert "holds other files and no run" in one_error(capsys)
