@@ -37,13 +37,13 @@ def tiny_bundle(tmp_path_factory) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Nothing a user needs may hide in a skip: end with one line saying how many were skipped
-    and the one command that runs them."""
+    """Nothing a user needs may hide in a skip: end with one line saying how many were skipped,
+    how many of those for a missing system package, and the one command that runs them."""
     skipped = terminalreporter.stats.get("skipped", [])
-    if skipped:
-        terminalreporter.write_line(
-            f"{len(skipped)} test(s) skipped (reasons listed above); most need system packages: "
-            "run `sudo bash .ci/system-deps --install && make test` to run them.",
-            yellow=True,
-            bold=True,
-        )
+    if not skipped:
+        return
+    missing = sum("install" in str(getattr(r, "longrepr", "")).lower() for r in skipped)
+    line = f"{len(skipped)} test(s) skipped (reasons above)"
+    if missing:
+        line += f"; {missing} for a missing system package: run `sudo bash .ci/system-deps --install && make test`"
+    terminalreporter.write_line(line + ".", yellow=True, bold=True)
