@@ -8,6 +8,7 @@
 (b) launch -> "Model ready" (torch + timm imported and the bundle loaded in the background).
 (c) "Analyse" -> result on screen for eight 5-second recordings on the CPU, through the
     window (worker thread, signals, result panel), against ``pipeline.analyze`` alone.
+(d) the workbench: "open dataset" -> grid painted for 300 patients x 8 tasks (``--workbench-only``).
 """
 
 from __future__ import annotations
@@ -194,15 +195,88 @@ def bench_analysis(bundle: Path, tmp: Path, runs: int) -> dict:
     }
 
 
+def bench_workbench_grid(tmp: Path, runs: int, *, patients: int = 300) -> dict:
+    """(d) workbench: "open dataset" -> the patients x tasks grid painted, for ``patients`` patients x 8
+    tasks in the SAND layout (labels.csv + training/<task>/<ID>_<task>.wav, 5 s WAVs at 8 kHz: one
+    patient's files copied, since opening reads headers only). The first run is reported apart."""
+    import shutil
+
+    import soundfile as sf
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from sandtest import ddk, vowel
+
+    from sand_gui.tasks import TASK_IDS, get_task
+    from sand_gui.ui.workbench.window import WorkbenchWindow
+
+    root = tmp / "corpus300"
+    sources = {}
+    for i, t in enumerate(TASK_IDS):
+        x = vowel(5.0, seed=i, lead=0.3) if get_task(t).family == "phonation" else ddk(5.0, seed=i, lead=0.3)
+        (root / "training" / t).mkdir(parents=True)
+        sources[t] = tmp / f"src_{t}.wav"
+        sf.write(sources[t], x, 8000, subtype="PCM_16")
+    lines = ["ID,Age,Sex,Class,Split"]
+    for n in range(patients):
+        pid = f"ID{n:03d}"
+        lines.append(f"{pid},{40 + n % 40},{'MF'[n % 2]},{1 + n % 5},{'train' if n % 5 else 'validation'}")
+        for t in TASK_IDS:
+            shutil.copyfile(sources[t], root / "training" / t / f"{pid}_{t}.wav")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    app = QApplication.instance() or QApplication([])
+    w = WorkbenchWindow(load_model=False, cache_dir=tmp / "cache")
+    w.resize(1366, 768)
+    w.show()
+    app.processEvents()
+    from sand_gui.ui.importer import Importer
+
+    Importer.instance().wait(timeout=300)  # the start-up imports (torch, matplotlib) are over, as when a user opens one
+
+    class Painted(QObject):  # quits the loop once the grid of the new dataset has been painted
+        loop = None
+
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint and w.index is not None and self.loop is not None:
+                QTimer.singleShot(0, self.loop.quit)
+                self.loop = None
+            return False
+
+    spy = Painted(w)
+    w.grid.view.viewport().installEventFilter(spy)
+    times = []
+    for _ in range(runs + 1):  # the GUI thread waits in Qt's loop (no Python polling that would hold the GIL)
+        w.index, spy.loop = None, QEventLoop()
+        loop = spy.loop
+        QTimer.singleShot(120000, loop.quit)
+        t0 = time.perf_counter()
+        w.open_dataset(root)
+        loop.exec()
+        times.append(time.perf_counter() - t0)
+    shown = w.grid.count.text()
+    w.close()
+    return {"first": times[0], "median": statistics.median(times[1:]), "shown": shown}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    p.add_argument("--workbench-only", action="store_true", help="only (d): the workbench's grid-opening figure")
     args = p.parse_args()
     os.environ["QT_QPA_PLATFORM"] = args.platform
     env = dict(os.environ, QT_QPA_PLATFORM=args.platform, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        g = bench_workbench_grid(tmp, args.runs)
+        print(
+            f"workbench: open dataset -> grid painted, 300 patients x 8 tasks: {1000 * g['median']:.0f} ms "
+            f"(median of {args.runs}; first {1000 * g['first']:.0f} ms); {g['shown']}"
+        )
+        if args.workbench_only:
+            return 0
         bundle, which = bundle_path(tmp)
         ini = tmp / "launch.ini"
         ini.write_text(f"[General]\nbundle_path={bundle}\ndevice=cpu\ndata_dir={tmp / 'data'}\n")

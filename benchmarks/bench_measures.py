@@ -7,6 +7,10 @@ Run ``python benchmarks/bench_measures.py`` (``--help`` for options). On a synth
     two processes (``workers=2``), vs ``sand_gui.pipeline.analyze`` with the bundled model on
     the CPU, same patient, same process; medians of ``--repeats`` runs after one warm-up, and
     the ratio measures / analysis; plus the time per vowel and per DDK task;
+(c) parallel: what the window and ``sand-gui analyze`` do: the measures in one separate
+    process (``measuring.run_measures(workers=1)``, started first, waited for by a thread) while
+    the network analyses in this process; wall time until both are done, vs the network alone
+    (goal: ratio <= 2, i.e. the measures add at most the network's own time);
 (b) agreement: the DDK syllable count and rate, and the vowels' F0 mean, against the
     generator's true values in ``synthetic.json`` (median and worst error).
 """
@@ -24,14 +28,26 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sand_gui.measures import measure_patient, measure_recording
-from sand_gui.model import Classifier
-from sand_gui.pipeline import analyze
+from sand_gui.measuring import run_measures
 from sand_gui.resources import default_bundle_path
 from sand_gui.tasks import TASK_IDS
-from training.synth.corpus import generate_corpus
+
+# torch, the model and the corpus generator are imported in main(), not here: a spawned
+# measuring process re-imports this script, and must not pay for torch as the window's does not
+
+
+def load_classifier(path):
+    from sand_gui.model import Classifier
+
+    return Classifier.from_file(path, device="cpu")
+
+
+def analyze(recs, clf):
+    from sand_gui.pipeline import analyze as run
+
+    return run(recs, clf)
 
 
 def median_time(fn, repeats: int) -> tuple[float, float]:
@@ -52,7 +68,7 @@ def patient_files(root: Path, pid: str) -> dict[str, Path]:
 
 
 def bench_speed(root: Path, meta: dict, *, repeats: int) -> dict:
-    clf = Classifier.from_file(default_bundle_path(), device="cpu")
+    clf = load_classifier(default_bundle_path())
     p = meta["patients"][0]
     recs = patient_files(root, p["id"])
     (t_net, c_net) = median_time(lambda: analyze(recs, clf), repeats)
@@ -67,7 +83,7 @@ def bench_speed(root: Path, meta: dict, *, repeats: int) -> dict:
         "model": default_bundle_path().name,
         "device": clf.device.name,
         "vowel_seconds_measured": round(audio_s, 2),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": __import__("torch").get_num_threads(),
         "analyze_s": round(t_net, 3),
         "measures_s": round(t_meas, 3),
         "measures_2_processes_s": round(t_proc, 3),
@@ -78,6 +94,44 @@ def bench_speed(root: Path, meta: dict, *, repeats: int) -> dict:
         "ratio_2_processes_vs_analyze": round(t_proc / t_net, 1),
         "per_vowel_ms_median": round(statistics.median(vowel_ms), 1),
         "per_ddk_task_ms_median": round(statistics.median(ddk_ms), 1),
+    }
+
+
+def bench_parallel(root: Path, meta: dict, *, repeats: int) -> dict:
+    """Network alone, measures alone (one process), and both at once (measures first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clf = load_classifier(default_bundle_path())
+    p = meta["patients"][0]
+    recs = patient_files(root, p["id"])
+
+    def both():
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(run_measures, recs, clf.spec, sex=p["sex"], workers=1)
+            analyze(recs, clf)
+            pending.result()
+
+    import resource
+
+    def children_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)  # the measuring processes, once joined
+        return r.ru_utime + r.ru_stime
+
+    (t_net, c_net) = median_time(lambda: analyze(recs, clf), repeats)
+    c0 = children_cpu()
+    (t_meas, _) = median_time(lambda: run_measures(recs, clf.spec, sex=p["sex"], workers=1), repeats)
+    c_meas = (children_cpu() - c0) / (repeats + 1)  # per run (the warm-up included)
+    (t_both, _) = median_time(both, repeats)
+    return {
+        "patient": p["id"],
+        "network_alone_s": round(t_net, 3),
+        "network_alone_cpu_s": round(c_net, 3),
+        "measures_alone_1_process_s": round(t_meas, 3),
+        "measures_process_cpu_s": round(c_meas, 3),
+        "both_in_parallel_s": round(t_both, 3),
+        "ratio_parallel_total_vs_network_alone": round(t_both / t_net, 2),
+        "added_by_measures_s": round(t_both - t_net, 3),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -119,7 +173,10 @@ def main(argv=None) -> int:
     ap.add_argument("--class-priors", default="sand", choices=["sand", "uniform"])
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-agreement", action="store_true")
+    ap.add_argument("--skip-parallel", action="store_true")
     args = ap.parse_args(argv)
+    from training.synth.corpus import generate_corpus
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "synth"
         generate_corpus(root, patients=args.patients, seed=args.seed, class_priors=args.class_priors)
@@ -131,6 +188,8 @@ def main(argv=None) -> int:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
             "corpus": {"patients": args.patients, "seed": args.seed, "class_priors": args.class_priors},
         }
+        if not args.skip_parallel:
+            out["parallel"] = bench_parallel(root, meta, repeats=args.repeats)
         if not args.skip_speed:
             out["speed"] = bench_speed(root, meta, repeats=args.repeats)
         if not args.skip_agreement:

@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/bench_synth.py                 # 300 patients x 8 tasks, timed
     .venv/bin/python benchmarks/bench_synth.py --workers 2     # the same in two processes
     .venv/bin/python benchmarks/bench_synth.py --measure 50    # Praat F0/HNR/jitter/shimmer per class
+    .venv/bin/python benchmarks/bench_synth.py --compare --patients 100 --workers 2
+        # all families (default) / without codecs (no telephone, voip channels) / generator 1.0's families
+    .venv/bin/python benchmarks/bench_synth.py --channels room,noisy   # any family selection, as sand-train synth
 
 Figures, not pass/fail; the README quotes them.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -21,10 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.synth import generate_corpus  # noqa: E402
+from training.synth import LEGACY, Families, generate_corpus  # noqa: E402
+from training.synth.families import KINDS, parse_families  # noqa: E402
+
+NO_CODECS = Families(channels=("smartphone", "room", "noisy", "badphone"))
 
 
-def speed(args) -> None:
+def speed(args, families: Families, label: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         summary = generate_corpus(
@@ -33,13 +40,16 @@ def speed(args) -> None:
             seed=args.seed,
             sample_rate=args.sample_rate,
             workers=args.workers,
+            families=families,
         )
         seconds = time.perf_counter() - started
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{summary.patients} patients x 8 tasks ({summary.files} files, {summary.audio_seconds / 3600:.2f} h of audio "
-        f"at {args.sample_rate} Hz) in {seconds:.1f} s with {args.workers} worker(s): "
-        f"{summary.patients / seconds:.1f} patients/s, {summary.audio_seconds / seconds:.0f}x real time "
-        f"[{platform.machine()}, Python {platform.python_version()}]"
+        f"{label}: {summary.patients} patients x 8 tasks ({summary.files} files, "
+        f"{summary.audio_seconds / 3600:.2f} h of audio at {args.sample_rate} Hz) in {seconds:.1f} s with "
+        f"{args.workers} worker(s): {summary.patients / seconds:.1f} patients/s, "
+        f"{summary.audio_seconds / seconds:.0f}x real time [{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {load:.1f}]"
     )
 
 
@@ -56,7 +66,14 @@ def measure(args) -> None:
     rows: dict[int, list[list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "corpus"
-        generate_corpus(root, patients=args.measure, seed=args.seed, sample_rate=sr, class_priors="uniform")
+        generate_corpus(  # a clean phone: the measures are compared with the generator's truth
+            root,
+            patients=args.measure,
+            seed=args.seed,
+            sample_rate=sr,
+            class_priors="uniform",
+            families=Families(channels=("smartphone",)),
+        )
         meta = json.loads((root / "synthetic.json").read_text())
         for p in meta["patients"]:
             for task_id in TASK_IDS:
@@ -110,8 +127,22 @@ def main() -> None:
     ap.add_argument("--sample-rate", type=int, default=8000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--measure", type=int, default=0, metavar="N", help="measure N patients instead of timing")
+    ap.add_argument("--compare", action="store_true", help="time all families, no codec channels, and 1.0's families")
+    for kind in KINDS:
+        ap.add_argument(f"--{kind}", metavar="LIST", help=f"{kind} to draw from (default: all)")
     args = ap.parse_args()
-    measure(args) if args.measure else speed(args)
+    if args.measure:
+        return measure(args)
+    if args.compare:
+        for families, label in (
+            (Families(), "all families"),
+            (NO_CODECS, "no codec channels"),
+            (LEGACY, "1.0 families"),
+        ):
+            speed(args, families, label)
+        return None
+    families = Families(**{k: parse_families(getattr(args, k), kind=k) for k in KINDS})
+    speed(args, families, "selected families" if any(getattr(args, k) for k in KINDS) else "all families")
 
 
 if __name__ == "__main__":

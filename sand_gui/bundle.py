@@ -13,6 +13,13 @@ weights. A seal proves the file is unchanged since it was written, not who wrote
 the card is also checked field by field (``sand_gui.card_schema``) before anything is
 built from it, and a malformed header of any shape is one sentence.
 
+A bundle may also carry a measures classifier (``sand_gui.fusion``): XGBoost's native JSON
+model as the U8 tensor ``MEASURES_KEY`` of the same file, under the same seal, described by the
+card's optional ``fusion`` section (``card_schema.check_fusion``) whose ``model_sha256`` names
+it; ``weights_sha256`` then covers the network's weights alone. On loading, its bytes are parsed
+as strict JSON and checked for XGBoost's tree-model shape (``card_schema.check_measures_model``)
+before anything else sees them; they are never unpickled. A bundle without it loads as before.
+
 Format 1 bundles (weights checksummed, card not) are refused: their card cannot be
 trusted, and accepting them would let anyone skip the seal by writing ``1``.
 ``python -m sand_gui.bundle upgrade OLD [NEW]`` re-saves a trusted copy as format 2.
@@ -38,12 +45,16 @@ from pathlib import Path
 
 from . import __version__
 from .card_schema import (
+    FUSION_FIELD,
     GIB,
     MAX_ANALYSIS_BYTES,
+    MAX_MEASURES_MODEL,
     MAX_PARAMS,
+    OPTIONAL_FIELDS,
     analysis_bytes,
     check_card_fields,
     check_digest,
+    check_measures_model,
     param_count,
 )
 from .classes import DEFAULT_LABELS
@@ -58,6 +69,7 @@ UNSEALED = "0" * 64  # bundle_sha256 while the digest is computed
 MAX_HEADER = 10_000_000  # bytes of safetensors JSON header
 MAX_CARD = 1_000_000  # characters of card JSON
 DTYPES = {"F32": 4, "F16": 2, "BF16": 2}  # bytes per element of the dtypes a bundle may hold
+MEASURES_KEY = "sand_gui.measures_model"  # optional U8 tensor: the measures model's XGBoost JSON (sand_gui.fusion)
 MAX_RANK = 8
 MAX_TENSORS = 10_000
 MAX_FILE = 8 + MAX_HEADER + 4 * MAX_PARAMS  # bytes; larger files are refused before reading
@@ -82,6 +94,9 @@ class ModelCard:
     notes: str = ""
     weights_sha256: str = ""  # SHA-256 of the weight payload
     bundle_sha256: str = ""  # SHA-256 of the whole file (see the module docstring)
+    objective: str = "softmax"  # softmax | corn: how outputs become probabilities (card_schema.OPTIONAL_FIELDS)
+    vote: str = "majority"  # majority | median: how task votes become the class (sand_gui.votes.decide)
+    fusion: dict | None = None  # the measures model's section (card_schema.check_fusion), or None
 
     @property
     def synthetic(self) -> bool:
@@ -92,7 +107,7 @@ class ModelCard:
         return self.class_labels[self.class_numbers.index(int(number))]
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "name": self.name,
@@ -108,7 +123,10 @@ class ModelCard:
             "notes": self.notes,
             "weights_sha256": self.weights_sha256,
             "bundle_sha256": self.bundle_sha256,
-        }
+        } | {k: getattr(self, k) for k, allowed in OPTIONAL_FIELDS.items() if getattr(self, k) != allowed[0]}
+        if self.fusion is not None:
+            d[FUSION_FIELD] = self.fusion
+        return d
 
     @classmethod
     def from_dict(cls, d: object, *, source: str = "bundle") -> ModelCard:
@@ -145,6 +163,8 @@ class ModelCard:
             notes=d["notes"],
             weights_sha256=d["weights_sha256"],
             bundle_sha256=d["bundle_sha256"],
+            **{k: d.get(k, allowed[0]) for k, allowed in OPTIONAL_FIELDS.items()},
+            fusion=d.get(FUSION_FIELD),
         )
 
 
@@ -212,8 +232,9 @@ def _is_count(value: object, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
 
 
-def _check_table(header: object, *, payload_len: int, source: str) -> int:
-    """Check every tensor entry of a parsed header against the payload; return the element count.
+def _check_table(header: object, *, payload_len: int, source: str) -> tuple[int, tuple[int, int] | None]:
+    """Check every tensor entry of a parsed header against the payload; return the weights'
+    element count and the payload span of the measures model (``MEASURES_KEY``), if any.
 
     Entries must be exactly {dtype, shape, data_offsets} with an allowed dtype, a shape of
     at most ``MAX_RANK`` sizes, offsets that match the shape, and together tile the
@@ -224,13 +245,22 @@ def _check_table(header: object, *, payload_len: int, source: str) -> int:
     entries = [(k, v) for k, v in header.items() if k != "__metadata__"]
     if len(entries) > MAX_TENSORS:
         raise BundleError(f"{source}: header lists {len(entries)} tensors; at most {MAX_TENSORS} are allowed.")
-    spans, total = [], 0
+    spans, total, blob = [], 0, None
     for name, e in entries:
         what = f"{source}: tensor {one_line(repr(name), limit=60)}"
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
             raise BundleError(f"{what} is not described by exactly a dtype, a shape and data offsets.")
         dtype, shape, offsets = e["dtype"], e["shape"], e["data_offsets"]
-        if not isinstance(dtype, str) or dtype not in DTYPES:
+        if name == MEASURES_KEY:
+            if (
+                dtype != "U8"
+                or not isinstance(shape, list)
+                or len(shape) != 1
+                or not _is_count(shape[0], MAX_MEASURES_MODEL)
+            ):
+                raise BundleError(f"{what} must be one row of at most {MAX_MEASURES_MODEL} bytes (U8).")
+            dtype = "U8"  # its span is checked below like any tensor's, with 1 byte per element
+        elif not isinstance(dtype, str) or dtype not in DTYPES:
             raise BundleError(
                 f"{what} has dtype {one_line(repr(dtype), limit=20)}; only {', '.join(DTYPES)} are allowed."
             )
@@ -243,13 +273,16 @@ def _check_table(header: object, *, payload_len: int, source: str) -> int:
             or offsets[0] > offsets[1]
         ):
             raise BundleError(f"{what} has invalid data offsets {one_line(repr(offsets), limit=60)}.")
-        count = math.prod(shape)
-        if offsets[1] - offsets[0] != count * DTYPES[dtype]:
+        count, size = math.prod(shape), DTYPES.get(dtype, 1)
+        if offsets[1] - offsets[0] != count * size:
             raise BundleError(
-                f"{what} spans {offsets[1] - offsets[0]} bytes but its shape {shape} needs {count * DTYPES[dtype]}."
+                f"{what} spans {offsets[1] - offsets[0]} bytes but its shape {shape} needs {count * size}."
             )
         spans.append((offsets[0], offsets[1]))
-        total += count
+        if name == MEASURES_KEY:
+            blob = (offsets[0], offsets[1])
+        else:
+            total += count
     end = max((e for _, e in spans), default=0)
     if end > payload_len:
         raise BundleError(f"{source}: file is truncated ({payload_len} of {end} weight bytes present).")
@@ -264,7 +297,7 @@ def _check_table(header: object, *, payload_len: int, source: str) -> int:
         raise BundleError(
             f"{source}: file holds {payload_len - at} bytes beyond its tensors; the file was altered or damaged."
         )
-    return total
+    return total, blob
 
 
 def _card_text(header: dict, *, source: str) -> str:
@@ -292,7 +325,8 @@ def _card_text(header: dict, *, source: str) -> str:
 class _Parsed:
     head: bytes  # the 8-byte length and the JSON header, as read
     card: dict  # the card's JSON, format checked, fields not yet
-    elements: int  # tensor elements in the table
+    elements: int  # tensor elements in the table (the measures model's bytes not counted)
+    blob: tuple[int, int] | None = None  # payload span of the measures model, if any
 
 
 def _read_head(fh, *, size: int, source: str) -> _Parsed:
@@ -315,9 +349,9 @@ def _read_head(fh, *, size: int, source: str) -> _Parsed:
     if len(raw) != n:
         raise BundleError(f"{source}: file is truncated or not a safetensors bundle.")
     header = strict_json(raw, what="header", source=source)
-    elements = _check_table(header, payload_len=size - 8 - n, source=source)
+    elements, blob = _check_table(header, payload_len=size - 8 - n, source=source)
     card = strict_json(_card_text(header, source=source), what="model card", source=source)
-    return _Parsed(first + raw, card, elements)
+    return _Parsed(first + raw, card, elements, blob)
 
 
 def _digest(head: bytes, chunks, *, claimed: str, source: str) -> str:
@@ -346,11 +380,17 @@ def _verify_seal(parsed: _Parsed, chunks, *, source: str) -> None:
         check_digest(weights, "weights_sha256")
     except BundleError as exc:
         raise BundleError(f"{source}: {exc}") from None
-    payload = hashlib.sha256()
+    payload, model = hashlib.sha256(), hashlib.sha256()
+    start, stop = parsed.blob or (0, 0)
 
-    def both():
+    def both():  # the weights' digest leaves out the measures model's span, which has its own
+        at = 0
         for chunk in chunks:
-            payload.update(chunk)
+            a, b = min(max(start - at, 0), len(chunk)), min(max(stop - at, 0), len(chunk))
+            payload.update(chunk[:a])
+            model.update(chunk[a:b])
+            payload.update(chunk[b:])
+            at += len(chunk)
             yield chunk
 
     if _digest(parsed.head, both(), claimed=claimed, source=source) != claimed:
@@ -359,6 +399,15 @@ def _verify_seal(parsed: _Parsed, chunks, *, source: str) -> None:
         )
     if payload.hexdigest() != weights:
         raise BundleError(f"{source}: weights do not match the card's checksum; the file was altered or damaged.")
+    fusion = parsed.card.get(FUSION_FIELD)
+    if (parsed.blob is None) != (fusion is None):
+        raise BundleError(
+            f"{source}: the card {'describes a measures model the file lacks' if parsed.blob is None else 'does not describe the measures model the file holds'}; the file was altered."
+        )
+    if parsed.blob is not None and (not isinstance(fusion, dict) or fusion.get("model_sha256") != model.hexdigest()):
+        raise BundleError(
+            f"{source}: the measures model does not match the card's checksum; the file was altered or damaged."
+        )
 
 
 def _check_elements(card: ModelCard, elements: int, *, source: str) -> None:
@@ -416,12 +465,14 @@ def read_card(path: str | Path) -> ModelCard:
 
 @dataclass
 class Bundle:
-    """A verified bundle: its card, its weights (torch tensors) and the file's SHA-256."""
+    """A verified bundle: its card, its weights (torch tensors) and the file's SHA-256, and the
+    measures model's XGBoost JSON (``card.fusion`` describes it) when it carries one."""
 
     path: Path
     card: ModelCard
     state_dict: dict
     file_sha256: str
+    measures_model: bytes | None = None
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -454,7 +505,21 @@ def load_bundle(path: str | Path) -> Bundle:
         tensors = st_load(data)
     except Exception as exc:  # safetensors' own checks; ours above should have caught everything
         raise BundleError(f"{source}: weights cannot be read ({one_line(exc, limit=120)}).") from None
-    return Bundle(path, card, tensors, hashlib.sha256(data).hexdigest())
+    blob = tensors.pop(MEASURES_KEY, None)
+    raw = None if blob is None else blob.numpy().tobytes()
+    if raw is not None:
+        check_measures_json(raw, card, source=source)
+    return Bundle(path, card, tensors, hashlib.sha256(data).hexdigest(), raw)
+
+
+def check_measures_json(raw: bytes, card: ModelCard, *, source: str) -> None:
+    """Strict JSON first, then the shape ``card_schema.check_measures_model`` allows, for the
+    card's classes and feature names; never unpickled, never executed."""
+    model = strict_json(raw, what="its measures model", source=source)
+    try:
+        check_measures_model(model, n_classes=len(card.class_numbers), n_features=len(card.fusion["feature_names"]))
+    except BundleError as exc:
+        raise BundleError(f"{source}: {exc}") from None
 
 
 def software_versions() -> dict:
@@ -487,17 +552,26 @@ def _sealed_digest(data: bytes) -> str:
     return json.loads(json.loads(data[8 : 8 + n])["__metadata__"][CARD_KEY])["bundle_sha256"]
 
 
-def save_bundle(path: str | Path, state_dict: dict, card: ModelCard) -> Path:
+def save_bundle(path: str | Path, state_dict: dict, card: ModelCard, *, measures_model: bytes | None = None) -> Path:
     """Write weights + card as one sealed safetensors file (format 2), atomically.
 
     Fills the checksums, and the date and software versions when the card has none; checks
     the card with the reader's own rules first, so nothing is written that cannot be loaded.
+    ``measures_model`` (XGBoost's JSON, described by ``card.fusion``) is stored as the U8 tensor
+    ``MEASURES_KEY`` inside the same file, under the same seal.
     """
+    import torch
     from safetensors.torch import save as st_save
 
     path = Path(path)
     source = _name(path)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items() if k != MEASURES_KEY}
+    if (measures_model is None) != (card.fusion is None):
+        raise BundleError(f"{source}: a measures model and the card's fusion section go together; one is missing.")
+    if measures_model is not None:
+        check_measures_json(measures_model, card, source=source)
+        card.fusion = dict(card.fusion, model_sha256=hashlib.sha256(measures_model).hexdigest())
+        tensors[MEASURES_KEY] = torch.frombuffer(bytearray(measures_model), dtype=torch.uint8)
     card.weights_sha256 = UNSEALED
     card.bundle_sha256 = secrets.token_hex(32)  # a placeholder found nowhere else in the header
     card.created = card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -505,7 +579,9 @@ def save_bundle(path: str | Path, state_dict: dict, card: ModelCard) -> Path:
     try:
         blank = st_save(tensors, metadata={CARD_KEY: "{}"})
         (n,) = struct.unpack("<Q", blank[:8])
-        card.weights_sha256 = hashlib.sha256(blank[8 + n :]).hexdigest()
+        start, stop = json.loads(blank[8 : 8 + n]).get(MEASURES_KEY, {}).get("data_offsets", (0, 0))
+        payload = blank[8 + n :]
+        card.weights_sha256 = hashlib.sha256(payload[:start] + payload[stop:]).hexdigest()
         ModelCard.from_dict(card.to_dict(), source=source)
         text = json.dumps(card.to_dict(), sort_keys=True, allow_nan=False)
         data = seal(st_save(tensors, metadata={CARD_KEY: text}))
@@ -544,7 +620,7 @@ def upgrade_bundle(src: str | Path, dst: str | Path | None = None) -> Path:
     _check_format(parsed.card, source=source, versions=(1, FORMAT_VERSION))
     if parsed.card["format_version"] == FORMAT_VERSION:  # already sealed: verify, then copy
         bundle = load_bundle(src)
-        return save_bundle(dst or src, bundle.state_dict, bundle.card) if dst else src
+        return save_bundle(dst, bundle.state_dict, bundle.card, measures_model=bundle.measures_model) if dst else src
     old = dict(parsed.card)
     if hashlib.sha256(payload).hexdigest() != old.get("weights_sha256"):
         raise BundleError(f"{source}: weights do not match the card's checksum; the file was altered or damaged.")

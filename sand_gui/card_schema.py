@@ -102,6 +102,10 @@ CARD_FIELDS = (
     "weights_sha256",
     "bundle_sha256",
 )
+# Optional fields (older cards lack them): name -> allowed values, the first is the default.
+# objective: how the network's outputs become class probabilities (sand_gui.model.class_probabilities);
+# vote: how task votes become the patient's class (sand_gui.votes.VOTE_RULES).
+OPTIONAL_FIELDS = {"objective": ("softmax", "corn"), "vote": ("majority", "median")}
 MAX_NAME = 200  # characters of the model's name
 MAX_LABEL = 80  # characters of a class label
 MAX_NOTES = 10_000
@@ -400,9 +404,12 @@ def check_digest(value: object, what: str) -> None:
 def check_card_fields(d: dict) -> None:
     """Every field of a card dict except the FeatureSpec (``FeatureSpec.from_dict`` checks
     that) and the format (the bundle reader checks that first)."""
-    unknown = [k for k in d if k not in CARD_FIELDS]
+    unknown = [k for k in d if k not in CARD_FIELDS and k not in OPTIONAL_FIELDS and k != FUSION_FIELD]
     if unknown:
         raise BundleError(f"model card has a field this version cannot honour: {_show(unknown[0])}.")
+    for key, allowed in OPTIONAL_FIELDS.items():
+        if key in d and (not isinstance(d[key], str) or d[key] not in allowed):
+            raise BundleError(f"model card {key} {_show(d[key])} is not one of {', '.join(allowed)}.")
     missing = [k for k in CARD_FIELDS if k not in d]
     if missing:
         raise BundleError(f"model card lacks the field {missing[0]!r}.")
@@ -423,3 +430,82 @@ def check_card_fields(d: dict) -> None:
     check_text(d["notes"], "notes", limit=MAX_NOTES, one_line_only=False)
     check_digest(d["weights_sha256"], "weights_sha256")
     check_digest(d["bundle_sha256"], "bundle_sha256")
+    if FUSION_FIELD in d:
+        check_fusion(d[FUSION_FIELD])
+
+
+# ---------------------------------------------------------------- the measures model and its fusion
+
+FUSION_FIELD = "fusion"  # optional: present exactly when the bundle carries a measures model
+FUSION_KEYS = ("feature_names", "measures", "decision", "w_network", "model_sha256", "validation", "training")
+FUSION_DECISIONS = ("weighted", "network", "measures")
+MAX_FEATURES = 1000  # names in a measure vector
+MAX_MEASURES_MODEL = 16 * 2**20  # bytes of the measures model's JSON
+MAX_TREES = 20_000
+
+
+def check_fusion(section: object) -> None:
+    """The card's ``fusion`` section: exactly ``FUSION_KEYS``; unique short measure names; the
+    measures identity (schema version, sample rate, settings digest); one of ``FUSION_DECISIONS``;
+    the network's weight in [0, 1]; the model's digest; small, finite JSON for the rest."""
+    if not isinstance(section, dict) or set(section) != set(FUSION_KEYS):
+        raise BundleError(f"fusion must be a mapping of exactly {', '.join(FUSION_KEYS)} (got {_show(section)}).")
+    names = section["feature_names"]
+    if not isinstance(names, list) or not 1 <= len(names) <= MAX_FEATURES:
+        raise BundleError(f"fusion feature_names must list 1-{MAX_FEATURES} measure names (got {_show(names)}).")
+    for name in names:
+        check_text(name, "a fusion feature name", limit=MAX_NAME, empty=False)
+    if len(set(names)) != len(names):
+        raise BundleError("fusion feature_names lists a measure twice.")
+    ident = section["measures"]
+    if not isinstance(ident, dict) or set(ident) != {"schema_version", "sample_rate", "settings_sha256"}:
+        raise BundleError(
+            f"fusion measures must hold exactly schema_version, sample_rate and settings_sha256 (got {_show(ident)})."
+        )
+    if p := _int_problem("fusion measures schema_version", ident["schema_version"], 1, 1000):
+        raise BundleError(p + ".")
+    if p := _int_problem("fusion measures sample_rate", ident["sample_rate"], *SPEC_INTS["sample_rate"]):
+        raise BundleError(p + ".")
+    check_digest(ident["settings_sha256"], "fusion measures settings_sha256")
+    if not isinstance(section["decision"], str) or section["decision"] not in FUSION_DECISIONS:
+        raise BundleError(f"fusion decision {_show(section['decision'])} is not one of {', '.join(FUSION_DECISIONS)}.")
+    if p := _float_problem("fusion w_network", section["w_network"], 0.0, 1.0):
+        raise BundleError(p + ".")
+    check_digest(section["model_sha256"], "fusion model_sha256")
+    _check_mapping(section["validation"], "fusion validation")
+    _check_mapping(section["training"], "fusion training")
+
+
+def _field(d: object, *path: str) -> object:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def check_measures_model(model: object, *, n_classes: int, n_features: int) -> None:
+    """BundleError unless ``model`` (the measures model's parsed JSON) is an XGBoost tree model
+    in XGBoost's native JSON form: a ``learner`` whose objective is ``multi:softprob`` over
+    ``n_classes`` classes, a ``gbtree`` booster and ``n_features`` inputs. Only this shape is
+    ever handed to XGBoost (whose JSON loader builds trees from numbers; no code, no pickle)."""
+    if not isinstance(model, dict) or not isinstance(model.get("learner"), dict) or "version" not in model:
+        raise BundleError("its measures model is not an XGBoost model in XGBoost's JSON format.")
+    learner = model["learner"]
+    objective = _field(learner, "objective", "name")
+    if objective != "multi:softprob":
+        raise BundleError(f"its measures model has objective {_show(objective)}; only multi:softprob is allowed.")
+    if _field(learner, "gradient_booster", "name") != "gbtree":
+        raise BundleError("its measures model is not a gbtree (tree) booster; only trees are allowed.")
+    params = learner.get("learner_model_param")
+    classes = _field(params, "num_class")
+    if classes != str(n_classes):
+        raise BundleError(f"its measures model has {_show(classes)} classes; the card lists {n_classes}.")
+    features = _field(params, "num_feature")
+    if features != str(n_features):
+        raise BundleError(
+            f"its measures model reads {_show(features)} measures; the card names {n_features} feature names."
+        )
+    trees = _field(learner, "gradient_booster", "model", "trees")
+    if not isinstance(trees, list) or not 1 <= len(trees) <= MAX_TREES:
+        raise BundleError(f"its measures model must hold 1-{MAX_TREES} trees.")

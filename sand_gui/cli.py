@@ -1,5 +1,10 @@
 """``sand-gui``: the application (no arguments) and ``sand-gui analyze`` / ``sand-gui card``.
 
+``analyze`` also computes the Praat measures (``sand_gui.measures``) in a separate process
+while the network runs, and prints them with their flags (the table) or under ``measures``
+with their settings (``--json``); ``--no-measures`` skips them; without parselmouth one line on
+stderr says what to install and the analysis goes on.
+
 Exit codes: 0 with a result; 2 with one line on stderr for usage errors, a bad bundle, a
 single recording that cannot be used, no valid task, a folder holding several patients, or
 an OS error (no space, read-only, permission, not a folder: the sentence names the path);
@@ -53,9 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BASE",
         help="also write the reports BASE.pdf, BASE.json, BASE.csv (per task) and BASE_patient.csv",
     )
+    a.add_argument("--no-measures", action="store_true", help="skip the Praat measures (faster; no parselmouth needed)")
+    a.add_argument("--sex", choices=("M", "F"), help="the speaker's sex, for Praat's pitch range (default: unknown)")
     c = sub.add_parser("card", help="print a model bundle's card")
     c.add_argument("bundle", nargs="?", help="model bundle; default: the bundled model")
     sub.add_parser("gui", help="open the application window (the default)")
+    w = sub.add_parser("workbench", help="open the researcher's workbench, on a dataset folder when given")
+    w.add_argument("path", nargs="?", help="a SAND release, a synthetic corpus or any folder of task-named files")
+    w.add_argument("--model", help="model bundle (.safetensors); default: the bundled model")
     return p
 
 
@@ -131,25 +141,53 @@ class _Refused(SandError):
     """No task could be assessed; the message holds the reasons."""
 
 
+def _measure(recordings, *, spec, sex):
+    """The Praat measures in one separate process (Praat holds the GIL; the network runs here
+    meanwhile), or the SandError that says why there are none (e.g. parselmouth missing)."""
+    from .measuring import run_measures
+
+    try:
+        return run_measures(recordings, spec, sex=sex, workers=1)
+    except SandError as exc:
+        return exc
+
+
 def run_analyze(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     from .dataset import collect_recordings
+    from .measuring import fuse_if_possible
     from .model import Classifier
     from .pipeline import analyze
+    from .report_measures import fusion_line, fusion_section, measures_section, table_lines, unavailable_reason
 
     patient_id = literal_patient_id(args.patient_id) if args.patient_id is not None else None
     recordings = collect_recordings(args.path, patient_id=patient_id, task=args.task)
     classifier = Classifier.from_file(_bundle_path(args.model), device=args.device)
-    result = analyze(recordings, classifier)
+    with ThreadPoolExecutor(1, thread_name_prefix="sand-measures") as pool:
+        pending = None if args.no_measures else pool.submit(_measure, recordings, spec=classifier.spec, sex=args.sex)
+        result = analyze(recordings, classifier)
+        measures = None if pending is None else pending.result()
     if result.verdict is None:
         errors = [t.error for t in result.tasks if t.error]
         if len(result.tasks) == 1 and errors:  # one file: its own sentence
             raise _Refused(errors[0])
         raise _Refused("no valid task to assess: " + " ".join(errors))
+    if unavailable_reason(measures):
+        print(f"sand-gui: measures skipped: {unavailable_reason(measures)}", file=sys.stderr, flush=True)
+    fused = fuse_if_possible(classifier, result, measures)
     if args.report:
         from .report import write_reports
 
-        write_reports(Path(args.report), result)
-    _emit(result.to_json() if args.json else format_table(result))
+        write_reports(Path(args.report), result, measures=measures, fused=fused)
+    if args.json:
+        import json
+
+        d = result.to_dict() | {"measures": measures_section(measures), "fusion": fusion_section(fused)}
+        _emit(json.dumps(d, indent=2, allow_nan=False))
+    else:
+        extra = ([fusion_line(fused)] if fused is not None else []) + table_lines(measures, limit=MESSAGE_LIMIT)
+        _emit("\n".join([format_table(result), "", *extra]) if extra else format_table(result))
     return 0
 
 
@@ -171,8 +209,10 @@ def run_card(args) -> int:
     return 0
 
 
-def run_gui() -> int:
-    """Open the window; on a Linux machine without a display, say so in one line instead."""
+def run_gui(args=None) -> int:
+    """Open the window (or the workbench); on a Linux machine without a display, say so in one line instead."""
+    if getattr(args, "command", None) == "workbench" and args.path and not Path(args.path).is_dir():
+        raise UsageError(f"{one_line(args.path)}: no such dataset folder.")
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     )
@@ -181,6 +221,10 @@ def run_gui() -> int:
             "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a desktop, "
             "or use `sand-gui analyze` on the command line."
         )
+    if getattr(args, "command", None) == "workbench":
+        from .ui.workbench.window import main as workbench_main
+
+        return workbench_main(args.path, bundle=args.model)
     from .ui.app import main as gui_main
 
     return gui_main()
@@ -235,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_analyze(args)
         if args.command == "card":
             return run_card(args)
-        return run_gui()
+        return run_gui(args)
     except SandError as exc:
         return _fail(str(exc))
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly

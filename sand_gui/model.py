@@ -120,7 +120,10 @@ class Classifier:
         torch = self._torch
         net = self.network.to(device)
         with torch.inference_mode():
-            chunks = [torch.softmax(net(w.to(device)).float(), dim=-1).cpu() for w in windows.split(MAX_BATCH)]
+            chunks = [
+                class_probabilities(net(w.to(device)), objective=self.card.objective).cpu()
+                for w in windows.split(MAX_BATCH)
+            ]
         return torch.cat(chunks).numpy()
 
     def predict(self, windows) -> tuple[np.ndarray, str]:
@@ -150,6 +153,28 @@ class Classifier:
         """One recording's class probabilities [shape=(n_classes,)]: the mean over its windows."""
         probs, note = self.predict(windows)
         return recording_probabilities(probs), note
+
+
+def class_probabilities(logits, *, objective: str = "softmax"):
+    """Class probabilities [shape=(b, c)] of network outputs [shape=(b, c)]: the ONE place
+    where a card's ``objective`` is honoured (the app, ``evaluate``, ``predict``, training).
+
+    ``softmax``: the usual softmax. ``corn`` (ordinal, Shi, Cao & Raschka 2023): the first c-1
+    outputs are the logits of P(class > k | class > k-1); their running product is P(class > k),
+    and the differences of consecutive cumulative probabilities are the class probabilities,
+    non-negative and summing to 1 by construction. The last output is unused.
+    """
+    import torch
+
+    logits = logits.float()
+    if objective == "softmax":
+        return torch.softmax(logits, dim=-1)
+    if objective != "corn":
+        raise BundleError(f"objective {objective!r} is unknown; this version knows softmax and corn.")
+    above = torch.cumprod(torch.sigmoid(logits[..., :-1]), dim=-1)  # P(class index > k), k = 0..c-2
+    upper = torch.cat([torch.ones_like(above[..., :1]), above], dim=-1)
+    lower = torch.cat([above, torch.zeros_like(above[..., :1])], dim=-1)
+    return (upper - lower).clamp_min(0.0)
 
 
 def recording_probabilities(window_probs: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from .quality import Code, Note
 from .session import sha256_file as file_sha256  # None when unreadable
 from .tasks import TASK_IDS, get_task
 from .vad import VoicedRange
-from .votes import Verdict, majority_vote, task_vote
+from .votes import Verdict, decide, task_vote
 
 MIN_TASKS_FOR_VERDICT = 5  # fewer usable tasks: "recording quality too low for a verdict"
 SCHEMA_VERSION = 2  # 2: feature_spec, analysed_at, app_version, tasks[].sha256/warning_codes/error_code
@@ -236,7 +236,7 @@ def analyze(
             res.probabilities = {int(c): float(x) for c, x in zip(card.class_numbers, p)}
             res.predicted_class = task_vote(p, card.class_numbers)
             res.trimmed_seconds, res.voiced = prep.voiced_seconds, prep.voiced
-    verdict = majority_vote(probs_by_task, card.class_numbers) if probs_by_task else None
+    verdict = decide(probs_by_task, card.class_numbers, rule=card.vote) if probs_by_task else None
     return AnalysisResult(
         tasks=results,
         verdict=verdict,

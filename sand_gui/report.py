@@ -32,6 +32,7 @@ import textwrap
 from pathlib import Path
 
 from . import __version__
+from . import report_measures as rm
 from .classes import CLASS_NUMBERS, get_class
 from .errors import StorageError, one_line, storage_error
 from .session import Session, atomic_path, sha256_file, write_atomic
@@ -106,21 +107,28 @@ def provenance(result, session: Session | None = None, bundle_path: str | Path |
     return out
 
 
-def report_dict(result, *, session: Session | None = None, bundle_path: str | Path | None = None) -> dict:
-    """The JSON report: ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``."""
+def report_dict(
+    result, *, session: Session | None = None, bundle_path: str | Path | None = None, measures=None, fused=None
+) -> dict:
+    """The JSON report: ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``,
+    ``measures`` and ``fusion`` (``report_measures``: null when not computed)."""
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
         "analysis": result.to_dict(),
         "session": None if session is None else session.to_dict(),
         "provenance": provenance(result, session, bundle_path),
+        "measures": rm.measures_section(measures),
+        "fusion": rm.fusion_section(fused),
     }
 
 
-def write_json(path, result, *, session: Session | None = None, bundle_path=None) -> Path:
-    """Same content as ``sand-gui analyze --json`` (under ``analysis``) + session + provenance;
-    strict JSON. ``bundle_path`` is only used for a result that carries no bundle checksum."""
-    text = json.dumps(report_dict(result, session=session, bundle_path=bundle_path), indent=2, allow_nan=False)
+def write_json(path, result, *, session: Session | None = None, bundle_path=None, measures=None, fused=None) -> Path:
+    """Same content as ``sand-gui analyze --json`` (under ``analysis``) + session + provenance
+    + measures + fusion; strict JSON. ``bundle_path`` is only used for a result that carries no
+    bundle checksum."""
+    report = report_dict(result, session=session, bundle_path=bundle_path, measures=measures, fused=fused)
+    text = json.dumps(report, indent=2, allow_nan=False)
     return write_atomic(Path(path), text)
 
 
@@ -161,17 +169,20 @@ TASK_CSV_TAIL = ("trimmed_seconds", "warnings", "warning_codes", "error", "error
 
 def task_csv_header(class_numbers) -> list[str]:
     """Columns of the per-task CSV: one meaning each, whatever the row."""
-    return list(TASK_CSV_COLUMNS) + [f"p{c}" for c in class_numbers] + list(TASK_CSV_TAIL)
+    return list(TASK_CSV_COLUMNS) + [f"p{c}" for c in class_numbers] + list(TASK_CSV_TAIL) + rm.task_csv_columns()
 
 
-def write_csv(path, result, *, session: Session | None = None, bundle_path=None, patient_path=None) -> Path:
+def write_csv(
+    path, result, *, session: Session | None = None, bundle_path=None, patient_path=None, measures=None, fused=None
+) -> Path:
     """The per-task CSV (returned): one row per protocol task, all eight, in protocol order.
 
     Columns: patient_id, date, task, status (ok / rejected / missing), file, sha256 (as
     analysed), class (the task's vote), p1..p5, trimmed_seconds, warnings and warning_codes
     (``; ``-joined, aligned), error and error_code. The patient-level result is written beside
     it by ``write_patient_csv`` to ``patient_path`` (default ``<name>_patient.csv``; pass
-    ``False`` to skip it). ``bundle_path`` is accepted for compatibility and not used.
+    ``False`` to skip it). ``bundle_path`` is accepted for compatibility and not used. Then
+    the task's Praat measures (``report_measures.task_csv_columns``; empty when not measured).
     """
     d = result.to_dict()
     pid, date = _patient(result, session)
@@ -181,7 +192,12 @@ def write_csv(path, result, *, session: Session | None = None, bundle_path=None,
     for task_id in TASK_IDS:
         t = rows_by_task.get(task_id)
         if t is None:
-            rows.append([pid, date, task_id, "missing", "", "", ""] + [""] * len(classes) + ["", "", "", "", ""])
+            rows.append(
+                [pid, date, task_id, "missing", "", "", ""]
+                + [""] * len(classes)
+                + ["", "", "", "", ""]
+                + rm.task_csv_cells(measures, task_id)
+            )
             continue
         probs = t["probabilities"] or {}
         status = "rejected" if t["error"] else "ok"
@@ -195,10 +211,12 @@ def write_csv(path, result, *, session: Session | None = None, bundle_path=None,
                 t["error"] or "",
                 t.get("error_code") or "",
             ]
+            + rm.task_csv_cells(measures, task_id)
         )
     out = write_atomic(Path(path), _csv_text(task_csv_header(classes), rows))
     if patient_path is not False:
-        write_patient_csv(patient_csv_path(path) if patient_path is None else patient_path, result, session=session)
+        target = patient_csv_path(path) if patient_path is None else patient_path
+        write_patient_csv(target, result, session=session, measures=measures, fused=fused)
     return out
 
 
@@ -230,14 +248,16 @@ def patient_csv_header(class_numbers) -> list[str]:
             "analysed_at",
             "app_version",
         ]
+        + rm.patient_csv_columns()
     )
 
 
-def write_patient_csv(path, result, *, session: Session | None = None) -> Path:
+def write_patient_csv(path, result, *, session: Session | None = None, measures=None, fused=None) -> Path:
     """The patient-level result, one row: ``final_class``/``final_label`` only when the
     quality gate is met (else empty, with ``quality_message``); ``vote_of_usable_tasks`` is the
     vote whatever the gate says; votes and mean probabilities per class; the model that
-    produced it (name, file, SHA-256, architecture, synthetic), its FeatureSpec (JSON), device."""
+    produced it (name, file, SHA-256, architecture, synthetic), its FeatureSpec (JSON), device;
+    then the key Praat measures and the fused verdict (``report_measures.patient_csv_columns``)."""
     d = result.to_dict()
     pid, date = _patient(result, session)
     classes = _class_numbers(result)
@@ -270,6 +290,7 @@ def write_patient_csv(path, result, *, session: Session | None = None) -> Path:
             d.get("analysed_at", ""),
             d.get("app_version", ""),
         ]
+        + rm.patient_csv_cells(measures, fused)
     )
     return write_atomic(Path(path), _csv_text(patient_csv_header(classes), [row]))
 
@@ -315,9 +336,10 @@ def spec_summary(spec) -> str:
     )
 
 
-def write_reports(base, result, *, session: Session | None = None) -> list[Path]:
+def write_reports(base, result, *, session: Session | None = None, measures=None, fused=None) -> list[Path]:
     """``base``.pdf, .json, .csv and ``base``_patient.csv, all describing the result's own
-    model and spec; the list of paths written. The folder is made when missing."""
+    model and spec, with the Praat ``measures`` and the ``fused`` verdict when given
+    (``report_measures``); the list of paths written. The folder is made when missing."""
     base = Path(base)
     if base.parent.exists() and not base.parent.is_dir():
         raise StorageError(f"{one_line(base.parent)}: is a file, not a folder.")
@@ -326,11 +348,12 @@ def write_reports(base, result, *, session: Session | None = None) -> list[Path]
     except OSError as exc:
         raise storage_error(exc, base.parent) from None
     csv_path = base.with_suffix(".csv")
+    extra = {"measures": measures, "fused": fused}
     return [
-        write_pdf(base.with_suffix(".pdf"), result, session=session),
-        write_json(base.with_suffix(".json"), result, session=session),
-        write_csv(csv_path, result, session=session, patient_path=False),
-        write_patient_csv(patient_csv_path(csv_path), result, session=session),
+        write_pdf(base.with_suffix(".pdf"), result, session=session, **extra),
+        write_json(base.with_suffix(".json"), result, session=session, **extra),
+        write_csv(csv_path, result, session=session, patient_path=False, **extra),
+        write_patient_csv(patient_csv_path(csv_path), result, session=session, **extra),
     ]
 
 
@@ -625,9 +648,17 @@ def _os_error_in(exc: BaseException) -> OSError | None:
 
 
 def write_pdf(
-    path, result, *, session: Session | None = None, features_by_task: dict | None = None, spec=None, bundle_path=None
+    path,
+    result,
+    *,
+    session: Session | None = None,
+    features_by_task: dict | None = None,
+    spec=None,
+    bundle_path=None,
+    measures=None,
+    fused=None,
 ) -> Path:
-    """The clinician's PDF (A4, three pages): summary with final class (or the quality message),
+    """The clinician's PDF (A4, three pages, four with measures): summary with final class (or the quality message),
     vote matrix and task table; mel thumbnails; model and provenance. A red banner when the
     model was trained on synthetic speech; the research-tool disclaimer on every page.
 
@@ -635,7 +666,8 @@ def write_pdf(
     computed with the result's spec (``task_spectrograms``). ``spec`` and ``bundle_path`` are
     kept for compatibility and used only for a hand-made result that carries no spec (a
     ``bundle_path`` only when its SHA-256 is the result's). ``features_by_task``: task id ->
-    mel dB [shape=(n_mels, t)] already computed with the result's spec.
+    mel dB [shape=(n_mels, t)] already computed with the result's spec. With ``measures`` (or
+    ``fused``) a measures page follows the summary (``report_measures.draw_measures_page``).
     """
     from matplotlib import rc_context
     from matplotlib.backends.backend_pdf import PdfPages
@@ -661,16 +693,16 @@ def write_pdf(
                     "Subject": "Research tool, not a diagnosis",
                 },
             ) as pdf:
-                total = 3
-                for number, draw in enumerate(
-                    (
-                        lambda p: _page_summary(p, result, session, pid, date),
-                        lambda p: _page_spectrograms(p, result, spec, mels),
-                        lambda p: _page_provenance(p, result, prov, session),
-                    ),
-                    start=1,
-                ):
-                    page = _Page(number, total)
+                pages = [
+                    lambda p: _page_summary(p, result, session, pid, date),
+                    lambda p: rm.draw_measures_page(p, measures, fused=fused),
+                    lambda p: _page_spectrograms(p, result, spec, mels),
+                    lambda p: _page_provenance(p, result, prov, session),
+                ]
+                if measures is None and fused is None:
+                    del pages[1]
+                for number, draw in enumerate(pages, start=1):
+                    page = _Page(number, len(pages))
                     draw(page)
                     pdf.savefig(page.fig)
     except StorageError:

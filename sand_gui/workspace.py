@@ -13,6 +13,12 @@ Slow work (checking a file, analysing, exporting) is handed to a *runner*:
 caller's thread (tests, scripts); the window passes one that runs in a Qt worker. The runner
 decides *where*; the workspace decides *what*.
 
+The Praat measures (``measuring.run_measures``) start with each analysis, on the same
+recordings, in a separate process so that they run beside the network; they are dropped when
+the session or a measured recording changes (an answer that comes later does not count), and
+the fused verdict (``fusion``) is made once both are in. ``measures_error`` says why there are
+none (e.g. ``MeasuresUnavailable`` without parselmouth): a state to show, not a failure.
+
 Nothing here imports Qt, numpy or torch at import time.
 """
 
@@ -25,6 +31,7 @@ from enum import Enum
 from pathlib import Path
 
 from .errors import SandError, UsageError, one_line
+from .measuring import fuse_if_possible, run_measures
 from .session import Session, unfinished_sessions
 from .tasks import TASK_IDS, get_task
 
@@ -57,6 +64,7 @@ class Change(Enum):
     TASK = "task"
     MODEL = "model"
     ANALYSIS = "analysis"  # an analysis started, finished or failed
+    MEASURES = "measures"  # the Praat measures started, progressed, finished, failed or were dropped
     EXPORTED = "exported"
 
 
@@ -145,17 +153,19 @@ def run_analysis(recordings: dict, classifier, *, progress=None):
     return analyze(recordings, classifier, progress=progress)
 
 
-def export_report(base: Path, result, *, session=None, spec=None) -> list[Path]:
+def export_report(base: Path, result, *, session=None, spec=None, measures=None, fused=None) -> list[Path]:
     """Write ``base``.pdf, .json and .csv of ``result``; the model described is the result's
-    own (``result.model``), and the PDF's spectrograms are computed with ``spec``."""
+    own (``result.model``), and the PDF's spectrograms are computed with ``spec``. ``measures``
+    (or why there are none) and the ``fused`` verdict go in too (``report_measures``)."""
     from . import report
 
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"measures": measures, "fused": fused}
     return [
-        report.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec),
-        report.write_json(base.with_suffix(".json"), result, session=session),
-        report.write_csv(base.with_suffix(".csv"), result, session=session),
+        report.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec, **extra),
+        report.write_json(base.with_suffix(".json"), result, session=session, **extra),
+        report.write_csv(base.with_suffix(".csv"), result, session=session, **extra),
     ]
 
 
@@ -198,6 +208,17 @@ class Workspace:
         self.analysis: Analysis | None = None
         self.analysing = False
         self.error: BaseException | None = None  # the failure of the last analysis or export, if it failed
+        self.measures = None  # measures.PatientMeasures of ``measured_recordings``
+        self.measures_error: BaseException | None = None  # why there are none (e.g. MeasuresUnavailable)
+        self.measuring = False
+        self.measures_progress: tuple | None = None  # (done, total, task id) of the running measures
+        self.measured_recordings: dict = {}  # task id -> file, of the measures shown or being computed
+        self.fused = None  # fusion.FusedVerdict of the analysis and the measures, when the bundle has one
+        # processes for the measures; 0 (in the runner's thread) with the default runner, where
+        # nothing runs in parallel anyway
+        self.measure_workers = 0 if runner is run_now else 1
+        self._measure_token: object | None = None
+        self._measure_job = None  # what the runner returned for the running measures (``cancel()``)
         self._callbacks: list[Callable] = []
         self._tokens: dict[str, object] = {}  # task id -> the check whose answer counts
         self._pending: list[tuple] = []  # checks queued while a session opens
@@ -267,6 +288,8 @@ class Workspace:
         self._tokens.clear()
         self._pending = []
         self.analysis = None
+        self.stop_measuring()
+        self.measures, self.measures_error, self.measured_recordings, self.fused = None, None, {}, None
 
     def _need_session(self) -> Session:
         if self.session is None:
@@ -288,6 +311,7 @@ class Workspace:
         tid = get_task(task_id).id
         path = session.next_take_path(tid)
         self._tokens.pop(tid, None)
+        self._recording_changed(tid, None)
         self.tasks[tid] = TaskState(tid, TaskStatus.RECORDING, Source.RECORDED, None)
         self._emit(Change.TASK, tid)
         return path
@@ -312,6 +336,7 @@ class Workspace:
         )
 
     def _check(self, tid: str, path: Path, source: Source, *, take: int | None, announce: bool = True) -> TaskState:
+        self._recording_changed(tid, path)
         spec = self.spec
         token = object()
         self._tokens[tid] = token
@@ -406,6 +431,7 @@ class Workspace:
             return False
         model = self.model
         self.analysing = True
+        self.measure(recordings)  # in parallel with the network, in another process
         self._emit(Change.ANALYSIS)
         self.runner(
             run_analysis,
@@ -424,6 +450,7 @@ class Workspace:
         if exc is None:
             self.analysis = Analysis(result, model, dict(recordings))
             self._reject_from(result)
+            self._update_fused()
             self._keep_result(result)
         self._emit(Change.ANALYSIS)
         if done is not None:
@@ -452,9 +479,86 @@ class Workspace:
         try:
             from .report import write_json
 
-            write_json(Path(self.session.folder) / RESULT_FILE, result, session=self.session)
+            measures, fused = self.report_measures()
+            write_json(
+                Path(self.session.folder) / RESULT_FILE, result, session=self.session, measures=measures, fused=fused
+            )
         except Exception as exc:  # noqa: BLE001 - never lose the result on screen over this
             log.warning("could not save the result in the session folder: %s", exc)
+
+    # -- Praat measures ------------------------------------------------------------------------------
+    def measure(self, recordings: dict | None = None) -> bool:
+        """Start the Praat measures of ``recordings`` (default: the current takes) in the runner,
+        in ``measure_workers`` separate processes; a running one is stopped first (its answer
+        will not count). False when there is nothing to measure."""
+        recordings = dict(self.recordings() if recordings is None else recordings)
+        self.stop_measuring()
+        if not recordings:
+            return False
+        token = self._measure_token = object()
+        self.measuring, self.measures, self.measures_error, self.fused = True, None, None, None
+        self.measured_recordings, self.measures_progress = recordings, (0, len(recordings), "")
+        self._emit(Change.MEASURES)
+        sex = self.session.sex if self.session is not None else None
+        self._measure_job = self.runner(
+            run_measures,
+            recordings,
+            self.spec,
+            sex=sex,
+            workers=self.measure_workers,
+            progress=lambda *args: self._measure_progress(token, *args),
+            done=lambda value, exc: self._measured(token, value, exc),
+        )
+        return True
+
+    def stop_measuring(self) -> None:
+        """Stop the running measures: its answer is dropped when it comes (the runner's job is
+        also cancelled, when it can be: the current task still finishes in its process)."""
+        if not self.measuring:
+            return
+        job, self._measure_job, self._measure_token = self._measure_job, None, None
+        self.measuring, self.measures_progress = False, None
+        if hasattr(job, "cancel"):
+            job.cancel()
+        self._emit(Change.MEASURES)
+
+    def _recording_changed(self, tid: str, path: Path | None) -> None:
+        """A task's file changes: running measures of another file for it are stale."""
+        if self.measuring and tid in self.measured_recordings and self.measured_recordings[tid] != path:
+            self.stop_measuring()
+
+    def _measure_progress(self, token, *args) -> None:
+        if token is not self._measure_token:
+            return
+        self.measures_progress = tuple(args[0] if len(args) == 1 else args)
+        self._emit(Change.MEASURES)
+
+    def _measured(self, token, value, exc) -> None:
+        if token is not self._measure_token:  # stopped, or a newer measuring replaced it
+            return
+        self._measure_token, self._measure_job, self.measuring, self.measures_progress = None, None, False, None
+        self.measures, self.measures_error = value, exc
+        if exc is not None and not isinstance(exc, SandError):
+            log.error("measures failed", exc_info=(type(exc), exc, exc.__traceback__))
+        self._update_fused()
+        if self.analysis is not None and self.measured_recordings == self.analysis.recordings:
+            self._keep_result(self.analysis.result)
+        self._emit(Change.MEASURES)
+
+    def _update_fused(self) -> None:
+        """The fused verdict, once the analysis and the measures of the same recordings are in."""
+        a, done = self.analysis, self.measures is not None or self.measures_error is not None
+        same = a is not None and done and self.measured_recordings == a.recordings
+        clf = self.classifier if self.analysis_is_current else None  # the fusion of the model that made the result
+        self.fused = fuse_if_possible(clf, a.result, self.measures_error or self.measures) if same else None
+
+    def report_measures(self) -> tuple:
+        """``(measures, fused)`` for the report of the last analysis: its measures (or why there
+        are none) when they are of the recordings it analysed, else None."""
+        a = self.analysis
+        if a is None or self.measuring or self.measured_recordings != a.recordings:
+            return None, None
+        return (self.measures_error if self.measures is None else self.measures), self.fused
 
     # -- export --------------------------------------------------------------------------------------
     def export(self, base: Path, *, done: Callable | None = None) -> None:
@@ -463,12 +567,15 @@ class Workspace:
         if self.analysis is None:
             raise UsageError("Analyse first; then the report can be exported.")
         analysis = self.analysis
+        measures, fused = self.report_measures()
         self.runner(
             export_report,
             Path(base),
             analysis.result,
             session=self.session,
             spec=analysis.spec,
+            measures=measures,
+            fused=fused,
             done=lambda value, exc: self._exported(value, exc, done),
         )
 

@@ -102,9 +102,10 @@ def test_too_few_syllables_are_counted_but_nothing_else_is_measured():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     from training.synth.corpus import generate_corpus
+    from training.synth.families import Families
 
     out = tmp_path_factory.mktemp("synth")
-    generate_corpus(out, patients=10, seed=5)
+    generate_corpus(out, patients=10, seed=5, families=Families(channels=("smartphone",)))  # every voice, clean phone
     return out
 
 

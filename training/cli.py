@@ -1,4 +1,4 @@
-"""``sand-train``: fit, evaluate, predict, preprocess, synth.
+"""``sand-train``: fit, evaluate, fuse, predict, preprocess, synth.
 
 Every bad input (missing folder, sheet or file, unknown class, bad config key) ends with
 one line on stderr, ``sand-train: error: <sentence>``, and exit status 2. A recording that
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     e.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
     e.add_argument("--write-card", metavar="KEY", help="also store the scores in the bundle's card as metrics.KEY")
+    e.add_argument(
+        "--workers", type=int, default=1, help="processes measuring recordings, for a fused bundle (default: 1)"
+    )
     e.add_argument("--quiet", action="store_true", help="no progress bars")
 
     r = sub.add_parser("predict", help="write a SAND submission CSV (ID,CLASS)", epilog=EPILOG)
@@ -77,6 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cache", help="feature cache folder to use and fill")
     r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    u = sub.add_parser(
+        "fuse",
+        help="add a measures classifier (XGBoost on Praat measures) and its late fusion to a bundle",
+        epilog=EPILOG,
+    )
+    u.add_argument("--model", required=True, help="the trained bundle (.safetensors); its weights are kept")
+    u.add_argument("--data", required=True, help="the SAND release as unpacked, or any SAND-layout root")
+    u.add_argument(
+        "--train-sheet", default="train", help="patients the measures classifier learns from (default: train)"
+    )
+    u.add_argument("--val-sheet", default="val", help="patients the fusion weights are chosen on (default: val)")
+    u.add_argument("--cache", help="cache folder (features, and measures under measures/)")
+    u.add_argument("--workers", type=int, default=1, help="processes measuring recordings (default: 1)")
+    u.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    u.add_argument("--out", required=True, help="the fused bundle to write (.safetensors)")
+    u.add_argument("--json", action="store_true", help="print a JSON summary instead of a table")
+    u.add_argument("--quiet", action="store_true", help="no progress bars")
 
     c = sub.add_parser("preprocess", help="fill the feature cache that fit, evaluate and predict reuse", epilog=EPILOG)
     c.add_argument("--data", required=True, help="the SAND release as unpacked, or any SAND-layout root")
@@ -120,6 +141,15 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="processes rendering patients; any number gives the same bytes (default: 1)",
     )
+    for flag, names in (
+        ("--sources", "rosenberg,lf"),
+        ("--tracts", "cascade,parallel"),
+        ("--articulations", "a,b"),
+        ("--channels", "smartphone,telephone,voip,room,noisy,badphone"),
+    ):
+        s.add_argument(
+            flag, metavar="LIST", help=f"families drawn per patient, comma-separated from {names} (default: all)"
+        )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -146,7 +176,14 @@ def cmd_evaluate(a) -> int:
     from .metrics import format_result
 
     res = evaluate(
-        a.model, a.data, sheet=a.sheet, cache=a.cache, device=a.device, progress=not a.quiet, write_card=a.write_card
+        a.model,
+        a.data,
+        sheet=a.sheet,
+        cache=a.cache,
+        device=a.device,
+        progress=not a.quiet,
+        write_card=a.write_card,
+        workers=a.workers,
     )
     _warn_skipped(res["skipped"])
     if a.json:
@@ -158,6 +195,32 @@ def cmd_evaluate(a) -> int:
             f"{res['model']} ({Path(res['model_file']).name}) on {res['data']} [{res['sheet']}]\n\n"
             + format_result(res)
         )
+        if res.get("fusion"):
+            from .evaluate import format_side_by_side
+
+            print("\n" + format_side_by_side(res["fusion"]))
+    return 0
+
+
+def cmd_fuse(a) -> int:
+    """A fused bundle: the model's weights, a measures classifier and the fusion rule."""
+    from .fusion_fit import format_summary, fuse_bundle
+
+    if a.workers < 1:
+        raise UsageError(f"--workers {a.workers}: at least one process is needed.")
+    res = fuse_bundle(
+        a.model,
+        a.data,
+        a.out,
+        train_sheet=a.train_sheet,
+        val_sheet=a.val_sheet,
+        cache=a.cache,
+        workers=a.workers,
+        device=a.device,
+        progress=not a.quiet,
+    )
+    _warn_skipped(res["skipped"])
+    print(json.dumps(res, indent=1, allow_nan=False) if a.json else format_summary(res))
     return 0
 
 
@@ -231,10 +294,13 @@ def cmd_preprocess(a) -> int:
 def cmd_synth(a) -> int:
     try:
         from .synth import generate_corpus
+        from .synth.families import Families, parse_families
     except ImportError as exc:
         raise UsageError(f"the synthetic corpus generator is not available ({exc}).") from None
     if a.patients < 1:
         raise UsageError(f"--patients {a.patients}: at least one patient is needed.")
+    kinds = ("sources", "tracts", "articulations", "channels")
+    families = Families(**{k: parse_families(getattr(a, k), kind=k) for k in kinds})
     progress = None if a.quiet else _synth_progress(a.patients)
     try:
         summary = generate_corpus(
@@ -246,6 +312,7 @@ def cmd_synth(a) -> int:
             id_offset=a.id_offset,
             workers=a.workers,
             progress=progress,
+            families=families,
         )
     finally:
         if progress is not None:
@@ -288,6 +355,7 @@ def _synth_progress(total: int):
 COMMANDS = {
     "fit": cmd_fit,
     "evaluate": cmd_evaluate,
+    "fuse": cmd_fuse,
     "predict": cmd_predict,
     "preprocess": cmd_preprocess,
     "synth": cmd_synth,

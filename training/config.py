@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
-import json
 import math
 import re
 from collections.abc import Callable
@@ -32,6 +30,7 @@ import yaml
 from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.dataset import TRAIN_SHEET, VALIDATION_SHEET
 from sand_gui.errors import SandError, UsageError, one_line
+from sand_gui.feature_cache import spec_key  # noqa: F401  (re-exported: the cache key lives in the core)
 from sand_gui.features import FeatureSpec
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -65,7 +64,8 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 0.01
     scheduler: str = "cosine"  # cosine | constant
-    loss: str = "focal"  # focal | cross_entropy
+    loss: str = "focal"  # focal | cross_entropy | corn (ordinal; see losses.corn_loss)
+    vote: str = "majority"  # majority | median: the patient's class from the task votes (sand_gui.votes)
     focal_gamma: float = 2.0
     class_weights: str | list | None = "balanced"  # balanced | balanced_raw | none | [w1..w5]
     oversample: dict = field(default_factory=lambda: {1: 21, 2: 5, 3: 2})
@@ -79,6 +79,16 @@ class TrainConfig:
     vflip_p: float = 0.0  # frequency flip: not advised (no meaning on a mel axis)
     rotation_deg: float = 0.0  # not advised (mixes time and frequency)
     color_jitter: float = 0.0  # not advised (features are already standardised)
+    # waveform augmentation (training.wave_augment): aug_variants augmented copies of each
+    # training recording, made once and cached; each epoch draws the clean one or a copy
+    aug_variants: int = 0  # 0: off (the seed recipe)
+    aug_codec_p: float = 0.0  # share of copies through a phone/telephony codec
+    aug_reverb_p: float = 0.0  # share of copies through a simulated room
+    aug_noise_p: float = 0.0  # share of copies with added noise (white, pink or brown)
+    aug_snr_db: list = field(default_factory=lambda: [10.0, 30.0])  # [lo, hi] SNR of that noise, dB
+    aug_gain_db: float = 0.0  # gain drawn from +/- this many dB
+    aug_speed: float = 0.0  # speed (tempo and pitch) drawn from 1 +/- this share
+    aug_pitch_semitones: float = 0.0  # pitch shift drawn from +/- this many semitones
     # running
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -107,11 +117,6 @@ def make_spec(features: dict, *, source: str = "config") -> FeatureSpec:
         raise UsageError(f"{source}: features: {str(exc).removeprefix('feature spec: ').rstrip('.')}.") from None
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{source}: features: {one_line(exc)}.") from None
-
-
-def spec_key(spec: FeatureSpec) -> str:
-    """Short hash of a FeatureSpec's dict: the name of its feature cache."""
-    return hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 # --- the rules ---------------------------------------------------------------------------
@@ -335,6 +340,24 @@ def _oversample(value):
     return out
 
 
+def _pair(lo: float, hi: float) -> Callable:
+    """A list [low, high] of finite numbers within [lo, hi], low <= high."""
+    what = f"a pair [low, high] of numbers from {lo:g} to {hi:g}, low first"
+
+    def check(value):
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise _Bad(what)
+        try:
+            pair = [_float(lo, hi)(v) for v in value]
+        except _Bad:
+            raise _Bad(what) from None
+        if pair[0] > pair[1]:
+            raise _Bad(what)
+        return pair
+
+    return check
+
+
 def _device(value):
     from sand_gui.model import DEVICE_CHOICES
 
@@ -367,7 +390,8 @@ RULES: dict[str, Callable] = {
     "lr": _float(0.0, 10.0, lo_open=True),
     "weight_decay": _float(0.0, 10.0),
     "scheduler": _choice("cosine", "constant"),
-    "loss": _choice("focal", "cross_entropy"),
+    "loss": _choice("focal", "cross_entropy", "corn"),
+    "vote": _choice("majority", "median"),
     "focal_gamma": _float(0.0, 20.0),
     "class_weights": _class_weights,
     "oversample": _oversample,
@@ -381,6 +405,14 @@ RULES: dict[str, Callable] = {
     "vflip_p": _SHARE,
     "rotation_deg": _float(0.0, 180.0),
     "color_jitter": _SHARE,
+    "aug_variants": _int(0, 64),
+    "aug_codec_p": _SHARE,
+    "aug_reverb_p": _SHARE,
+    "aug_noise_p": _SHARE,
+    "aug_snr_db": _pair(-10.0, 80.0),
+    "aug_gain_db": _float(0.0, 40.0),
+    "aug_speed": _float(0.0, 0.3),
+    "aug_pitch_semitones": _float(0.0, 4.0),
     "seed": _int(0, 2**32 - 1),
     "device": _device,
     "amp": _bool,

@@ -11,10 +11,8 @@ recording that cannot be used is skipped and listed, never dropped silently.
 from __future__ import annotations
 
 import itertools
-import json
-import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +28,10 @@ from sand_gui.dataset import (
     read_manifest_rows,
 )
 from sand_gui.errors import AudioError, DatasetError, one_line
+from sand_gui.feature_cache import FeatureCache
 from sand_gui.features import FeatureSpec, to_windows
 from sand_gui.pipeline import prepare_task
 from sand_gui.tasks import TASK_IDS
-
-from .config import spec_key
 
 SHEET_ALIASES = {
     "train": TRAIN_SHEET,
@@ -78,6 +75,7 @@ class Item:
 
     ref: RecordingRef
     features: object
+    variants: list = field(default_factory=list)  # augmented copies' features (see load_variants)
 
     @property
     def label(self) -> int | None:
@@ -146,55 +144,6 @@ def list_recordings(
     return refs, missing
 
 
-class FeatureCache:
-    """Per-recording feature files under ``<root>/<spec hash>/``; no pickles."""
-
-    def __init__(self, root: str | Path, spec: FeatureSpec):
-        self.spec = spec
-        self.dir = Path(root) / spec_key(spec)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        spec_file = self.dir / "spec.json"
-        if not spec_file.exists():
-            tmp = spec_file.with_name(f".spec.json.{os.getpid()}.part")
-            tmp.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
-            tmp.replace(spec_file)
-        self.hits = self.misses = 0
-
-    def _file(self, ref: RecordingRef) -> Path:
-        return self.dir / ref.task / f"{ref.path.parent.parent.name}-{ref.path.stem}.safetensors"
-
-    @staticmethod
-    def _stamp(path: Path) -> str:
-        st = path.stat()
-        return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
-
-    def get(self, ref: RecordingRef):
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        file = self._file(ref)
-        if not file.is_file():
-            return None
-        try:
-            from safetensors import safe_open
-
-            with safe_open(str(file), framework="pt") as fh:
-                if (fh.metadata() or {}).get("source") != self._stamp(ref.path):
-                    return None
-            return load_file(str(file))["features"]
-        except (SafetensorError, OSError, KeyError):
-            return None
-
-    def put(self, ref: RecordingRef, features) -> None:
-        from safetensors.torch import save_file
-
-        file = self._file(ref)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.name}.{os.getpid()}.part")  # two preprocessors never share a temp
-        save_file({"features": features.contiguous()}, str(tmp), metadata={"source": self._stamp(ref.path)})
-        tmp.replace(file)
-
-
 def make_features(ref: RecordingRef, *, spec: FeatureSpec):
     """The core's features of one recording [shape=(3, n_mels, t)]; AudioError if unusable."""
     return prepare_task(ref.path, task_id=ref.task, spec=spec)[0].features
@@ -229,6 +178,62 @@ def load_items(
             store.hits += 1
         items.append(Item(ref, feats))
     return items, skipped
+
+
+def make_variant(ref: RecordingRef, *, spec: FeatureSpec, aug, seed: int, variant: int):
+    """Features [shape=(3, n_mels, t)] of augmented copy ``variant`` of a recording: the core's
+    loading, then ``training.wave_augment.augment_wave``, then the core's ``prepare_input`` (trim,
+    features), band-limited again as loading does. AudioError when the copy is unusable."""
+    from sand_gui.audio import load_recording, lowpass
+    from sand_gui.features import prepare_input
+    from sand_gui.tasks import get_task
+
+    from .wave_augment import augment_wave, variant_rng
+
+    rec = load_recording(ref.path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
+    rng = variant_rng(seed, ref.patient, ref.task, variant)
+    wave, _ = augment_wave(rec.samples, sample_rate=spec.sample_rate, aug=aug, rng=rng)
+    if spec.bandlimit_hz is not None and spec.bandlimit_hz < spec.sample_rate / 2:
+        wave = lowpass(wave, sample_rate=spec.sample_rate, cutoff_hz=spec.bandlimit_hz)
+    return prepare_input(wave, spec=spec, task=get_task(ref.task), name=ref.path.name).features
+
+
+def load_variants(
+    items: list[Item],
+    *,
+    spec: FeatureSpec,
+    aug,
+    seed: int,
+    count: int,
+    cache: str | Path | None = None,
+    progress: bool = False,
+) -> list[Skip]:
+    """Give each item ``count`` augmented copies (``Item.variants``), from the cache when fresh.
+
+    Copy v of a recording is the same for the same (seed, settings, recording, v), so its
+    features are cached under ``<cache>/aug-<settings hash>-s<seed>-v<v>/<spec hash>/``. A copy
+    that is unusable (too short or voiceless after augmentation) is left out with a line.
+    """
+    from tqdm import tqdm
+
+    stores = [
+        FeatureCache(Path(cache) / f"aug-{aug.key()}-s{seed}-v{v}", spec) if cache else None for v in range(count)
+    ]
+    skipped: list[Skip] = []
+    for it in tqdm(items, desc="augmented copies", unit="rec", disable=not progress, leave=False):
+        it.variants = []
+        for v, store in enumerate(stores):
+            feats = store.get(it.ref) if store else None
+            if feats is None:
+                try:
+                    feats = make_variant(it.ref, spec=spec, aug=aug, seed=seed, variant=v)
+                except AudioError as exc:
+                    skipped.append(Skip(it.ref.patient, it.ref.task, f"augmented copy {v}: {exc}"))
+                    continue
+                if store:
+                    store.put(it.ref, feats)
+            it.variants.append(feats)
+    return skipped
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -286,6 +291,18 @@ def random_window(feats, *, n_frames: int, generator):
     return feats[..., start : start + n_frames]
 
 
+def pick_features(item: Item, *, generator):
+    """The features a training draw uses: the clean ones, or, when the item has augmented
+    copies, one of clean + copies drawn uniformly (no draw at all without copies, so runs
+    without augmentation see exactly the batches they always saw)."""
+    if not item.variants:
+        return item.features
+    import torch
+
+    j = int(torch.randint(0, len(item.variants) + 1, (1,), generator=generator))
+    return item.features if j == 0 else item.variants[j - 1]
+
+
 def batches(items: list[Item], order, *, batch_size: int, n_frames: int, class_numbers, generator):
     """Yield (windows [shape=(b, 3, m, n_frames)], targets [shape=(b,)]) in sampler order."""
     import torch
@@ -294,7 +311,12 @@ def batches(items: list[Item], order, *, batch_size: int, n_frames: int, class_n
     order = list(order)
     for s in range(0, len(order), batch_size):
         chunk = order[s : s + batch_size]
-        x = torch.stack([random_window(items[i].features, n_frames=n_frames, generator=generator) for i in chunk])
+        x = torch.stack(
+            [
+                random_window(pick_features(items[i], generator=generator), n_frames=n_frames, generator=generator)
+                for i in chunk
+            ]
+        )
         y = torch.tensor([index[items[i].label] for i in chunk], dtype=torch.long)
         yield x, y
 

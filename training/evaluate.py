@@ -9,11 +9,10 @@ score printed here is the score of what the application would say.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sand_gui.batch import submission_csv
 from sand_gui.bundle import load_bundle, save_bundle
 from sand_gui.dataset import TEST_SHEET, TRAINING_SHEET, Patient, SandLayout
 from sand_gui.errors import DatasetError, UsageError, one_line
@@ -22,7 +21,7 @@ from sand_gui.model import Classifier
 from sand_gui.resources import default_bundle_path
 
 from .data import Skip, list_recordings, load_items, resolve_sheet, select_patients
-from .metrics import evaluate_records, patient_votes, support_warnings
+from .metrics import evaluate_records, patient_votes, report, support_warnings
 
 
 def model_path(model: str | Path | None) -> Path:
@@ -61,9 +60,13 @@ def evaluate(
     device: str = "auto",
     progress: bool = False,
     write_card: str | None = None,
+    workers: int = 1,
 ) -> dict:
     """Both levels' scores of a bundle (None: the bundled model) on a labelled sheet (JSON
     form: see ``training.metrics``), with a warning for each class of fewer than 5 patients.
+    A fused bundle adds ``fusion``: the network's, the measures classifier's and the fusion's
+    patient-level scores side by side (``fusion_scores``), the recordings measured by
+    ``workers`` processes.
 
     ``write_card``: also store the result in the bundle's card under ``metrics[write_card]``.
     """
@@ -75,9 +78,22 @@ def evaluate(
         raise DatasetError(f"{one_line(data)}: no usable recording for sheet '{one_line(resolve_sheet(sheet))}'.")
     labels = {p.id: p.label for p in patients}
     result = {"model": bundle.card.name, "model_file": str(path), "data": str(data), "sheet": resolve_sheet(sheet)}
-    result |= evaluate_records(_records(clf, items, progress=progress), labels, bundle.card.class_numbers)
+    records = _records(clf, items, progress=progress)
+    result |= evaluate_records(records, labels, bundle.card.class_numbers, rule=bundle.card.vote)
+    if bundle.card.fusion is not None:
+        from sand_gui.measures import MeasuresUnavailable
+
+        try:
+            result["fusion"] = fusion_scores(
+                bundle, SandLayout(data), patients, records, cache=cache, workers=workers, progress=progress
+            )
+        except MeasuresUnavailable as exc:  # the network's scores still stand; say why the others are missing
+            result["fusion"] = None
+            result["fusion_unavailable"] = str(exc)
     result["skipped"] = [str(s) for s in skipped]
     result["warnings"] = support_warnings(result["patient_level"], result["classes"])
+    if result.get("fusion_unavailable"):
+        result["warnings"].append(f"no measures or fusion scores: {result['fusion_unavailable']}")
     if write_card:
         card = bundle.card
         card.metrics[write_card] = {
@@ -86,9 +102,67 @@ def evaluate(
             "recording_level": result["recording_level"],
             "patient_level": result["patient_level"],
         }
+        if result.get("fusion"):
+            card.metrics[write_card]["fusion"] = {
+                k: {m: result["fusion"][k][m] for m in ("n", "macro_f1", "accuracy")}
+                for k in ("network", "measures", "fusion")
+            }
         card.weights_sha256 = ""
-        save_bundle(bundle.path, bundle.state_dict, card)
+        save_bundle(bundle.path, bundle.state_dict, card, measures_model=bundle.measures_model)
     return result
+
+
+def fusion_scores(
+    bundle, layout: SandLayout, patients, records, *, cache=None, workers: int = 1, progress=False
+) -> dict:
+    """Patient-level reports of the network (its vote), the measures classifier alone and the
+    fusion (the app's rule, ``sand_gui.fusion.combine``) on the patients the network can score."""
+    import numpy as np
+
+    from sand_gui.fusion import Fusion, combine
+
+    from .measures_fit import patient_measures, vectors
+
+    fusion = Fusion.from_bundle(bundle)
+    classes = bundle.card.class_numbers
+    verdicts = patient_votes(records, classes, rule=bundle.card.vote)
+    chosen = [p for p in patients if p.id in verdicts]
+    refs, _ = list_recordings(layout, chosen, labelled=True)
+    measures = patient_measures(chosen, refs, spec=bundle.card.spec, cache=cache, workers=workers, progress=progress)
+    ids, y = [p.id for p in chosen], [p.label for p in chosen]
+    net = np.array([[verdicts[i].mean_probabilities[c] for c in classes] for i in ids])
+    votes = np.array([verdicts[i].final_class for i in ids])
+    x = vectors(measures, ids)
+    meas = fusion.probabilities_of(x)
+    alone = [classes[int(k)] for k in meas.argmax(axis=1)]
+    meas[np.isnan(x).all(axis=1)] = np.nan  # no measure at all: the network alone, as in the app
+    fused = combine(fusion.decision, fusion.w_network, net, votes, meas, classes)
+    return {
+        "decision": fusion.decision,
+        "rule": fusion.describe(),
+        "without_measures": int(np.isnan(x).all(axis=1).sum()),
+        "network": report(y, [int(v) for v in votes], classes),
+        "measures": report(y, alone, classes),
+        "fusion": report(y, [int(v) for v in fused], classes),
+    }
+
+
+def format_side_by_side(f: dict) -> str:
+    """The three patient-level reports of ``fusion_scores`` as one table."""
+    cols = ("network", "measures", "fusion")
+    lines = [f"Patient level, side by side ({f['fusion']['n']} patients; fusion rule: {f['rule']})"]
+    lines.append(f"{'':<14}{'ConvNeXt':>10}{'measures':>10}{'fusion':>10}")
+
+    def row(name: str, values) -> str:
+        return f"{name:<14}" + "".join(f"{'n/a':>10}" if v is None else f"{v:>10.3f}" for v in values)
+
+    lines.append(row("macro-F1", [f[c]["macro_f1"] for c in cols]))
+    lines.append(row("accuracy", [f[c]["accuracy"] for c in cols]))
+    for k in f["network"]["per_class"]:
+        lines.append(row(f"F1 class {k}", [f[c]["per_class"][k]["f1"] for c in cols]))
+    if f["without_measures"]:
+        lines.append(f"{f['without_measures']} patient(s) without any measure: the network's vote stands for them.")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -153,17 +227,11 @@ def predict(
         )
     layout = SandLayout(data if data is not None else test_root, test_root=test_root)
     patients, items, skipped = _items(layout, sheet, clf.spec, labelled=False, cache=cache, progress=progress)
-    verdicts = patient_votes(_records(clf, items, progress=progress), bundle.card.class_numbers)
+    verdicts = patient_votes(_records(clf, items, progress=progress), bundle.card.class_numbers, rule=bundle.card.vote)
     unusable = {p.submission_id: _why(p, skipped) for p in patients if p.id not in verdicts}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["ID", "CLASS"])
-    for p in patients:
-        if p.id in verdicts:
-            w.writerow([p.submission_id, verdicts[p.id].final_class])
-        elif fill is not None:
-            w.writerow([p.submission_id, fill])
-    return Submission(buf.getvalue(), len(patients), skipped, unusable, fill)
+    classes = {pid: v.final_class for pid, v in verdicts.items()}
+    text, _ = submission_csv([(p.submission_id, p.id) for p in patients], classes, fill=fill)  # the workbench's writer
+    return Submission(text, len(patients), skipped, unusable, fill)
 
 
 def preprocess(

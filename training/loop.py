@@ -34,7 +34,7 @@ from sand_gui.bundle import ModelCard, save_bundle
 from sand_gui.classes import CLASS_NUMBERS, DEFAULT_LABELS
 from sand_gui.dataset import SandLayout
 from sand_gui.errors import DatasetError, UsageError, one_line
-from sand_gui.model import build_network, recording_probabilities, resolve_device
+from sand_gui.model import build_network, class_probabilities, recording_probabilities, resolve_device
 
 from . import checkpoint, distributed
 from .augment import augment
@@ -48,12 +48,24 @@ from .data import (
     eval_windows,
     list_recordings,
     load_items,
+    load_variants,
     select_patients,
 )
 from .losses import class_weights, make_loss
 from .metrics import evaluate_records, save_confusion_png
+from .wave_augment import WaveAugment, check_available
 
 CLASSES = list(CLASS_NUMBERS)
+AUG_KEYS = (
+    "aug_variants",
+    "aug_codec_p",
+    "aug_reverb_p",
+    "aug_noise_p",
+    "aug_snr_db",
+    "aug_gain_db",
+    "aug_speed",
+    "aug_pitch_semitones",
+)
 
 
 def say(text: str) -> None:
@@ -222,9 +234,16 @@ def epoch_batches(items, sampler, cfg: TrainConfig, *, generator):
     )
 
 
-def predict_items(network, items, *, n_frames: int, device: str, batch_size: int = 64) -> list[np.ndarray]:
-    """Each item's class probabilities [shape=(c,)]: softmax per window, then the core's
-    ``recording_probabilities`` (the mean), as ``sand_gui.model.Classifier`` does."""
+def objective(cfg: TrainConfig) -> str:
+    """The card's ``objective`` for the config's loss: how outputs become probabilities."""
+    return "corn" if cfg.loss == "corn" else "softmax"
+
+
+def predict_items(
+    network, items, *, n_frames: int, device: str, batch_size: int = 64, objective: str = "softmax"
+) -> list[np.ndarray]:
+    """Each item's class probabilities [shape=(c,)]: the core's ``class_probabilities`` per
+    window, then its ``recording_probabilities`` (the mean), as ``sand_gui.model.Classifier`` does."""
     import torch
 
     windows, slices = eval_windows(items, n_frames=n_frames)
@@ -235,17 +254,19 @@ def predict_items(network, items, *, n_frames: int, device: str, batch_size: int
     with torch.inference_mode():
         for s in range(0, len(windows), batch_size):
             logits = network(windows[s : s + batch_size].to(device))
-            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+            out.append(class_probabilities(logits, objective=objective).cpu().numpy())
     probs = np.concatenate(out)
     return [recording_probabilities(probs[sl]) for sl in slices]
 
 
-def validate(network, items, *, n_frames: int, device: str, batch_size: int) -> dict:
+def validate(
+    network, items, *, n_frames: int, device: str, batch_size: int, objective: str = "softmax", vote: str = "majority"
+) -> dict:
     """Recording- and patient-level reports of ``items`` (see ``metrics.evaluate_records``)."""
-    probs = predict_items(network, items, n_frames=n_frames, device=device, batch_size=batch_size)
+    probs = predict_items(network, items, n_frames=n_frames, device=device, batch_size=batch_size, objective=objective)
     records = [(it.ref.patient, it.ref.task, p) for it, p in zip(items, probs)]
     labels = {it.ref.patient: it.ref.label for it in items}
-    return evaluate_records(records, labels, CLASSES)
+    return evaluate_records(records, labels, CLASSES, rule=vote)
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -394,6 +415,7 @@ def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: d
                     "weight_decay",
                     "scheduler",
                     "loss",
+                    "vote",
                     "focal_gamma",
                     "class_weights",
                     "specaugment_p",
@@ -402,10 +424,13 @@ def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: d
                     "seed",
                 )
             }
+            | ({k: getattr(cfg, k) for k in AUG_KEYS} if cfg.aug_variants else {})
             | {"oversample": {str(k): v for k, v in cfg.oversample.items()}},
         },
         metrics=metrics,
         notes=cfg.notes,
+        objective=objective(cfg),
+        vote=cfg.vote,
     )
 
 
@@ -466,6 +491,9 @@ def fit(
     show = progress and dist.main
     network = make_network(cfg)  # a bad architecture or initial-weights file is reported now
     _probe(network, cfg)
+    wave_aug = WaveAugment.from_config(cfg)
+    if cfg.aug_variants:
+        check_available(wave_aug)  # codecs or rooms asked for where none exist: now, not after loading
 
     def rank0_first(work):
         if not dist.main:
@@ -485,6 +513,20 @@ def fit(
     train, val, skipped, patients = load_data(
         cfg, progress=show, rank0_first=rank0_first if cfg.cache else lambda f: f()
     )
+    if cfg.aug_variants and wave_aug.active and not dry_run:  # copies of an inactive setting = the clean ones
+
+        def copies():
+            return load_variants(
+                train,
+                spec=cfg.spec,
+                aug=wave_aug,
+                seed=cfg.seed,
+                count=cfg.aug_variants,
+                cache=cfg.cache,
+                progress=show,
+            )
+
+        skipped += rank0_first(copies) if cfg.cache else copies()
     for line in skipped:
         say(f"skipped: {line}")
     labels = [it.label for it in train]
@@ -554,7 +596,15 @@ def fit(
             continue
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss, "samples_per_s": seen / seconds, "seconds": seconds}
         if val:
-            res = validate(network, val, n_frames=n_frames, device=device, batch_size=cfg.eval_batch_size)
+            res = validate(
+                network,
+                val,
+                n_frames=n_frames,
+                device=device,
+                batch_size=cfg.eval_batch_size,
+                objective=objective(cfg),
+                vote=cfg.vote,
+            )
             rec, pat = res["recording_level"], res["patient_level"]
             row |= {
                 "recording_macro_f1": rec["macro_f1"],

@@ -2,15 +2,20 @@
 # Reproduce the bundled model (resources/models/sand_convnext_atto_synthetic.safetensors):
 #   synthetic training corpus (300 patients, seed 1) and held-out corpus (300, seed 2, IDs from 1000)
 #   -> feature cache -> fit (training/configs/bundled.yaml) -> evaluate on the held-out corpus
-#   -> bundle (with the held-out scores in its card) + metrics JSON.
+#   -> bundle (with the held-out scores in its card) + metrics JSON
+#   -> fuse: a measures classifier (XGBoost on Praat measures) fitted on the 240 training patients and
+#      its late-fusion weights chosen on the 60 validation patients, evaluated side by side on the held-out
+#      corpus (needs praat-parselmouth; FUSE=0 skips it and ships the network alone).
 # Usage: training/reproduce_bundled.sh [WORK_DIR] [extra --set overrides for fit, e.g. epochs=2]
 # Environment: PY (python to use, default python3), PATIENTS (300), HELDOUT (300), WORKERS (synth processes),
-#              DEVICE (auto), INSTALL (1: copy the bundle into resources/models/).
+#              DEVICE (auto), INSTALL (1: copy the bundle into resources/models/), FUSE (1),
+#              MEASURE_WORKERS (processes measuring recordings, default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/bundled}; shift || true
 PY=${PY:-python3}
 PATIENTS=${PATIENTS:-300}; HELDOUT=${HELDOUT:-300}; WORKERS=${WORKERS:-$(nproc)}; DEVICE=${DEVICE:-auto}
+FUSE=${FUSE:-1}; MEASURE_WORKERS=${MEASURE_WORKERS:-2}
 NAME=sand_convnext_atto_synthetic
 CONFIG=training/configs/bundled.yaml
 T=(-m training)
@@ -26,8 +31,19 @@ $PY "${T[@]}" evaluate --model "$WORK/run/model.safetensors" --data "$WORK/synth
     --cache "$WORK/cache" --device "$DEVICE" --write-card heldout --json --quiet > "$WORK/heldout_metrics.json"
 $PY "${T[@]}" evaluate --model "$WORK/run/model.safetensors" --data "$WORK/synth-heldout" --sheet training \
     --cache "$WORK/cache" --device "$DEVICE" --quiet | tee "$WORK/heldout_metrics.txt"
+SHIP="$WORK/run/model.safetensors"
+if [ "$FUSE" = 1 ]; then
+  $PY "${T[@]}" fuse --model "$WORK/run/model.safetensors" --data "$WORK/synth-train" --cache "$WORK/cache" \
+      --workers "$MEASURE_WORKERS" --device "$DEVICE" --out "$WORK/fused.safetensors" --quiet | tee "$WORK/fuse.txt"
+  $PY "${T[@]}" evaluate --model "$WORK/fused.safetensors" --data "$WORK/synth-heldout" --sheet training \
+      --cache "$WORK/cache" --workers "$MEASURE_WORKERS" --device "$DEVICE" --write-card heldout --json --quiet \
+      > "$WORK/heldout_fused_metrics.json"
+  $PY "${T[@]}" evaluate --model "$WORK/fused.safetensors" --data "$WORK/synth-heldout" --sheet training \
+      --cache "$WORK/cache" --workers "$MEASURE_WORKERS" --device "$DEVICE" --quiet | tee "$WORK/heldout_fused_metrics.txt"
+  SHIP="$WORK/fused.safetensors"
+fi
 if [ "${INSTALL:-1}" = 1 ]; then
   mkdir -p resources/models
-  cp "$WORK/run/model.safetensors" "resources/models/$NAME.safetensors"
+  cp "$SHIP" "resources/models/$NAME.safetensors"
   echo "installed resources/models/$NAME.safetensors"
 fi

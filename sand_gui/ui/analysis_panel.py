@@ -2,7 +2,8 @@
 
 The analysis and the export run in workers through the workspace (``Workspace.analyse``,
 ``Workspace.export``); this panel starts them, shows the progress and the result
-(``ResultPanel``) and names the files written. A report always describes the model that
+(``ResultPanel``, the "Votes" tab; the Praat measures add a tab beside it) and names the
+files written. A report always describes the model that
 made the result and draws its spectrograms with that result's FeatureSpec, even after another
 model was loaded in Settings (the workspace keeps both with the result); the status bar says
 so when the two differ.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..errors import one_line
 from ..workspace import Workspace
@@ -34,6 +35,8 @@ class AnalysisPanel(QWidget):
         self.analyse_button = QPushButton("Analyse  (Ctrl+Return)")
         self.analyse_button.setStyleSheet("font-size:12pt;padding:6px")
         self.result_panel = ResultPanel()
+        self.tabs = QTabWidget()  # the votes; other views of the result (the measures) add their tab
+        self.tabs.addTab(self.result_panel, "Votes")
         self.export_button = QPushButton("Export report (PDF, JSON, CSV)…")
         self.export_button.setToolTip("Export the report as PDF, JSON and CSV (Ctrl+E)")
         lay = QVBoxLayout(self)
@@ -41,7 +44,7 @@ class AnalysisPanel(QWidget):
         for button in (self.analyse_button, self.export_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addWidget(self.analyse_button)
-        lay.addWidget(self.result_panel, 1)
+        lay.addWidget(self.tabs, 1)
         lay.addWidget(self.export_button)
         self.analyse_button.clicked.connect(self.analyse)
         self.export_button.clicked.connect(self.export_dialog)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 
 from ..tasks import TASK_IDS
 from ..workspace import Change, TaskStatus, Workspace
-from . import workers
+from . import measures_controller, workbench, workers
 from .analysis_panel import AnalysisPanel
 from .display import FeatureView
 from .display_controller import DisplayController
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.display = FeatureView()
         self.displayer = DisplayController(ws, self.display, self)
         self.analysis = AnalysisPanel(ws)
+        self.measures = measures_controller.MeasuresController(ws, self.table, self.status_line, self)
 
         upper = QWidget()
         ul = QVBoxLayout(upper)
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
         left.setSizes([330, 470])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(self.analysis)
+        split.addWidget(self.measures.beside(self.analysis))
         split.setSizes([760, 520])
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.act_folder = a("Open patient &folder…", s.open_folder_dialog, "Ctrl+Shift+O")
         self.act_sand = a("Open patient from SAND &dataset…", s.open_sand_dialog)
         self.act_demo = a("Open a &demo patient (synthetic speech)…", s.open_demo)
+        self.act_dataset = a("Open dataset in the &workbench…", lambda: workbench.open_workbench(self), "Ctrl+Shift+D")
         self.act_export = a(
             "&Export report…", self.analysis.export_dialog, "Ctrl+E", "Export the report as PDF, JSON and CSV"
         )
@@ -150,7 +152,7 @@ class MainWindow(QMainWindow):
         self.act_settings = a("&Settings…", self.open_settings, "Ctrl+,")
         self.act_labels = a("Show &labels", self.show_labels, None, LABELS_TIP, checkable=True)
         self.act_labels.setChecked(self.settings.show_labels)
-        opening = (self.act_new, self.act_load, self.act_folder, self.act_sand, self.act_demo)
+        opening = (self.act_new, self.act_load, self.act_folder, self.act_sand, self.act_demo, self.act_dataset)
         menus = {
             "&Session": (*opening, None, self.act_export, None, self.act_quit),
             "&Task": (self.act_record, self.act_play, None, self.act_analyse),

@@ -46,6 +46,10 @@ class ResultPanel(QWidget):
         self.meaning.setWordWrap(True)
         self.votes = QLabel("")
         self.votes.setWordWrap(True)
+        self.fused = QLabel("")  # the fused verdict (network + Praat measures), when the bundle has a fusion
+        self.fused.setWordWrap(True)
+        self.fused.setStyleSheet("color:#1b5e20;font-weight:bold")
+        self.fused.setVisible(False)
         self.device = QLabel("")
         self.device.setWordWrap(True)
         self.device.setStyleSheet("color:#555")
@@ -59,7 +63,16 @@ class ResultPanel(QWidget):
         self.about = QLabel("")
         self.about.setWordWrap(True)
         self.about.setStyleSheet("color:#444;border-top:1px solid #ccc;padding-top:6px")
-        for w in (self.headline, self.meaning, self.votes, self.progress, self.table, self.device, self.about):
+        for w in (
+            self.headline,
+            self.meaning,
+            self.votes,
+            self.fused,
+            self.progress,
+            self.table,
+            self.device,
+            self.about,
+        ):
             lay.addWidget(w)
         lay.addStretch(1)
         self.result: AnalysisResult | None = None
@@ -77,10 +90,16 @@ class ResultPanel(QWidget):
         self._style_headline(None)
         self.meaning.setText("Record or load the eight tasks, then press Analyse (Ctrl+Return).")
         self.votes.setText("")
+        self.show_fused("")
         self.device.setText("")
         self.about.setText("")
         self.table.setRowCount(0)
         self.table.setVisible(False)
+
+    def show_fused(self, text: str) -> None:
+        """One line under the vote: the fused class and which decision was used (empty: hidden)."""
+        self.fused.setText(text)
+        self.fused.setVisible(bool(text))
 
     def set_progress(self, done: int, total: int, task_id: str) -> None:
         self.progress.setVisible(True)

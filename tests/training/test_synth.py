@@ -32,6 +32,7 @@ from sand_gui.features import FeatureSpec, trim
 from sand_gui.resources import demo_dir
 from sand_gui.tasks import PHONATION, RHYTHM, TASK_IDS, get_task
 from training.synth import class_counts, generate_corpus, largest_remainder, plan_patients
+from training.synth.families import Families
 
 parselmouth = pytest.importorskip("parselmouth")
 
@@ -51,11 +52,16 @@ RHYTHM_TASKS = [t for t in TASK_IDS if get_task(t).family == RHYTHM]
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """Ten patients, two per class, and what the generator says about them."""
+    """Ten patients, two per class, every voice family on a clean phone, and what the generator says about them."""
     root = tmp_path_factory.mktemp("synth") / "corpus"
     calls = []
     summary = generate_corpus(
-        root, patients=10, seed=7, class_priors="uniform", progress=lambda done, total: calls.append((done, total))
+        root,
+        patients=10,
+        seed=7,
+        class_priors="uniform",
+        progress=lambda done, total: calls.append((done, total)),
+        families=Families(channels=("smartphone",)),
     )
     assert calls[-1] == (10, 10)
     meta = json.loads((root / "synthetic.json").read_text())

@@ -1,5 +1,8 @@
 """Recording channel like SAND's: a smartphone app writing 8 kHz, 16-bit mono WAV.
 
+Every recording goes through this phone (``capture`` then ``quantise``); a patient's channel
+family (``channel_spec``: telephone, VoIP, room, noise, bad phone) is applied in between.
+
 Per recording: 0.3-1.0 s of leading and trailing silence holding only room noise; room noise
 (white noise through a random one-pole low-pass: pink-to-brown "room tone") at an SNR of
 34-50 dB against the speech's RMS, so that the 30 dB energy VAD of ``sand_gui.vad`` finds the
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import lfilter
+
+from .dynamics import highpass, peaking
 
 CLIP_PROBABILITY = 0.04
 
@@ -47,29 +52,8 @@ def draw_channel(rng: np.random.Generator) -> Channel:
     )
 
 
-def highpass(x: np.ndarray, *, cutoff_hz: float, sample_rate: int) -> np.ndarray:
-    """2nd-order Butterworth-like high-pass (RBJ biquad, Q = 0.707): x [shape=(n,)] -> same."""
-    w = 2 * np.pi * cutoff_hz / sample_rate
-    alpha = np.sin(w) / (2 * 0.7071)
-    c = np.cos(w)
-    b = np.array([(1 + c) / 2, -(1 + c), (1 + c) / 2])
-    a = np.array([1 + alpha, -2 * c, 1 - alpha])
-    return lfilter(b / a[0], a / a[0], x)
-
-
-def peaking(x: np.ndarray, *, freq: float, gain_db: float, sample_rate: int, q: float = 1.0) -> np.ndarray:
-    """Peaking equaliser (RBJ biquad): x [shape=(n,)] -> same."""
-    amp = 10 ** (gain_db / 40)
-    w = 2 * np.pi * min(freq, 0.45 * sample_rate) / sample_rate
-    alpha = np.sin(w) / (2 * q)
-    c = np.cos(w)
-    b = np.array([1 + alpha * amp, -2 * c, 1 - alpha * amp])
-    a = np.array([1 + alpha / amp, -2 * c, 1 - alpha / amp])
-    return lfilter(b / a[0], a / a[0], x)
-
-
-def record(speech: np.ndarray, *, channel: Channel, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Speech [shape=(n,)] as the phone stores it: int16 [shape=(lead + n + trail,)]."""
+def capture(speech: np.ndarray, *, channel: Channel, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Speech [shape=(n,)] as the phone's microphone and gain leave it: float [shape=(lead + n + trail,)]."""
     lead, trail = int(channel.lead_s * sample_rate), int(channel.trail_s * sample_rate)
     x = np.concatenate([np.zeros(lead), speech, np.zeros(trail)])
     active = speech[np.abs(speech) > 0.01 * np.abs(speech).max()] if speech.size else speech
@@ -78,6 +62,15 @@ def record(speech: np.ndarray, *, channel: Channel, sample_rate: int, rng: np.ra
     noise *= speech_rms * 10 ** (-channel.snr_db / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
     y = highpass(x + noise, cutoff_hz=channel.highpass_hz, sample_rate=sample_rate)
     y = peaking(y, freq=channel.presence_hz, gain_db=channel.presence_db, sample_rate=sample_rate)
-    y *= 10 ** (channel.peak_dbfs / 20) / max(float(np.abs(y).max()), 1e-12)
+    return y * 10 ** (channel.peak_dbfs / 20) / max(float(np.abs(y).max()), 1e-12)
+
+
+def quantise(y: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """Float samples (full scale 1.0) [shape=(n,)] -> int16 with TPDF dither, clipped at full scale."""
     y = np.clip(y * 32767.0 + rng.uniform(-0.5, 0.5, len(y)) + rng.uniform(-0.5, 0.5, len(y)), -32768, 32767)
     return np.round(y).astype(np.int16)
+
+
+def record(speech: np.ndarray, *, channel: Channel, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Speech [shape=(n,)] as the phone stores it: int16 [shape=(lead + n + trail,)]."""
+    return quantise(capture(speech, channel=channel, sample_rate=sample_rate, rng=rng), rng=rng)

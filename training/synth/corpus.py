@@ -1,8 +1,10 @@
 """Writing a synthetic corpus in the SAND layout (see ``sand_gui.dataset``).
 
     OUT/sand_task_1.xlsx       the three training sheets, columns ID, Age, Sex, Class
-    OUT/labels.csv             the same table plus Split ("train" / "validation")
-    OUT/synthetic.json         generator version, seed, priors, every patient's true parameters
+    OUT/labels.csv             the same table plus Split ("train" / "validation") and the patient's
+                               families: Source, Tract, Articulation, Channel (see ``families``)
+    OUT/synthetic.json         generator version, seed, priors, allowed families, every patient's
+                               true parameters, families and speaker/channel settings
     OUT/training/<task>/<ID>_<task>.wav   8 tasks, 16-bit mono PCM
 
 Every file is written to a temporary name in its folder and renamed, and ``synthetic.json``
@@ -27,7 +29,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +38,15 @@ import soundfile as sf
 from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.dataset import MANIFEST, TRAIN_SHEET, TRAINING_SHEET, VALIDATION_SHEET, WORKBOOK
 from sand_gui.errors import UsageError, one_line
-from sand_gui.tasks import PHONATION, TASK_IDS, get_task
+from sand_gui.tasks import TASK_IDS
 
 from ..checkpoint import TEMP_GLOB, atomic_write, make_dirs
-from .channel import draw_channel, record
-from .ddk import TrainSpec, ddk_train
-from .severity import CLASS_SEVERITY, DDK_RATE_FACTOR, PARAM_NAMES, SEVERITY_SD, draw_patient
-from .source import SourceSpec
-from .vowels import sustained_vowel
+from .families import Families
+from .render import render_patient
+from .severity import CLASS_SEVERITY, PARAM_NAMES, SEVERITY_SD
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"  # 2.0: source/tract/articulation/channel families (1.0 = rosenberg, cascade, a, smartphone)
+FAMILY_COLUMNS = {"Source": "source", "Tract": "tract", "Articulation": "articulation", "Channel": "channel"}
 SYNTHETIC_JSON = "synthetic.json"
 SPLIT = "training"
 VALIDATION_SHARE = 0.2
@@ -132,87 +133,9 @@ def plan_patients(patients: int, *, seed: int, class_priors: str = "sand", id_of
     ]
 
 
-def render_patient(plan: PatientPlan, *, seed: int, sample_rate: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """One patient's true parameters and its eight recordings (task id -> int16 [shape=(n,)])."""
-    rng = np.random.default_rng([seed, plan.index, 1])
-    params = draw_patient(plan.klass, sex=plan.sex, age=plan.age, rng=rng, typical=plan.typical)
-    audio: dict[str, np.ndarray] = {}
-    facts: dict[str, dict] = {}
-    for t_index, task_id in enumerate(TASK_IDS):
-        r = np.random.default_rng([seed, plan.index, 2, t_index])
-        source = SourceSpec(
-            f0_hz=params["f0_hz"] * float(np.exp(0.03 * r.standard_normal())),
-            jitter=params["jitter"] * float(np.exp(0.1 * r.standard_normal())),
-            shimmer=params["shimmer"] * float(np.exp(0.1 * r.standard_normal())),
-            tremor_hz=params["tremor_hz"],
-            tremor_depth=params["tremor_depth"],
-            breaks_per_s=params["breaks_per_s"],
-            creak_fraction=params["creak_fraction"],
-            open_quotient=params["open_quotient"],
-        )
-        hnr = params["hnr_db"] + float(r.normal(0.0, 1.0))
-        voice = dict(
-            sex=plan.sex,
-            tract_scale=params["tract_scale"],
-            centralisation=params["centralisation"],
-            nasality=params["nasality"],
-            hnr_db=hnr,
-            sample_rate=sample_rate,
-            rng=r,
-        )
-        if get_task(task_id).family == PHONATION:
-            seconds = float(np.clip(params["phonation_s"] * np.exp(0.12 * r.standard_normal()), 3.0, 8.0))
-            seconds = min(seconds, plan.max_seconds or seconds)
-            speech = sustained_vowel(
-                task_id[-1].lower(),
-                seconds=seconds,
-                source=source,
-                decline=0.15 + 0.4 * max(params["severity"], 0.0),
-                **voice,
-            )
-            fact = {"f0_hz": source.f0_hz, "first_s": 0.0, "last_s": seconds}
-        else:
-            syllable = task_id[-2:].lower()
-            train = TrainSpec(
-                syllable=syllable,
-                rate=params["ddk_rate"] * DDK_RATE_FACTOR[syllable] * float(np.exp(0.04 * r.standard_normal())),
-                cv=params["ddk_cv"],
-                imprecision=params["imprecision"],
-                fatigue=params["fatigue"],
-                seconds=min(float(r.uniform(3.5, 6.0)), plan.max_seconds or 6.0),
-            )
-            # no voice breaks inside a DDK train: a break would read as an extra syllable
-            speech, fact = ddk_train(train, source=replace(source, breaks_per_s=0.0), **voice)
-            fact = {"f0_hz": source.f0_hz, "rate_target": train.rate, **fact}
-        channel = draw_channel(r)
-        audio[task_id] = record(speech, channel=channel, sample_rate=sample_rate, rng=r)
-        fact.update(
-            hnr_db=hnr,
-            jitter=source.jitter,
-            shimmer=source.shimmer,
-            first_s=fact["first_s"] + channel.lead_s,
-            last_s=fact["last_s"] + channel.lead_s,
-            seconds=len(audio[task_id]) / sample_rate,
-            snr_db=channel.snr_db,
-            clipped=channel.peak_dbfs > 0,
-        )
-        facts[task_id] = fact
-    record_ = {
-        "id": plan.id,
-        "class": plan.klass,
-        "age": plan.age,
-        "sex": plan.sex,
-        "split": plan.split,
-        "typical": plan.typical,
-        "params": params,
-        "recordings": facts,
-    }
-    return record_, audio
-
-
-def _write_patient(args: tuple[PatientPlan, int, int, str]) -> dict:
-    plan, seed, sample_rate, out = args
-    rec, audio = render_patient(plan, seed=seed, sample_rate=sample_rate)
+def _write_patient(args: tuple[PatientPlan, int, int, str, Families]) -> dict:
+    plan, seed, sample_rate, out, families = args
+    rec, audio = render_patient(plan, seed=seed, sample_rate=sample_rate, families=families)
     for task_id, samples in audio.items():
         path = Path(out) / SPLIT / task_id / f"{plan.id}_{task_id}.wav"
         buf = io.BytesIO()  # encoded in memory: a full disk is then an OSError, not libsndfile's "System error"
@@ -274,13 +197,17 @@ def write_workbook(path: Path, plans: list[PatientPlan]) -> None:
     atomic_write(path, write)
 
 
-def write_manifest(path: Path, plans: list[PatientPlan]) -> None:
+def write_manifest(path: Path, plans: list[PatientPlan], records: list[dict] | None = None) -> None:
+    """labels.csv: ID, Age, Sex, Class, Split and, given the patients' records, their families."""
+    fams = {r["id"]: r["families"] for r in records or []}
+
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["ID", "Age", "Sex", "Class", "Split"])
+            w.writerow(["ID", "Age", "Sex", "Class", "Split", *(FAMILY_COLUMNS if fams else ())])
             for p in plans:
-                w.writerow([p.id, p.age, p.sex, p.klass, p.split])
+                extra = [fams[p.id][k] for k in FAMILY_COLUMNS.values()] if fams else []
+                w.writerow([p.id, p.age, p.sex, p.klass, p.split, *extra])
 
     atomic_write(path, write)
 
@@ -335,12 +262,14 @@ def write_corpus(
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
     extra: dict | None = None,
+    families: Families | None = None,
 ) -> CorpusSummary:
     """Render ``plans`` into ``out`` in the SAND layout; see ``generate_corpus``."""
     started = time.perf_counter()
     out = Path(out)
+    families = families or Families()
     _prepare(out)
-    jobs = [(p, seed, sample_rate, str(out)) for p in plans]
+    jobs = [(p, seed, sample_rate, str(out), families) for p in plans]
     records = []
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -354,7 +283,7 @@ def write_corpus(
             if progress:
                 progress(len(records), len(plans))
     write_workbook(out / WORKBOOK, plans)
-    write_manifest(out / MANIFEST, plans)
+    write_manifest(out / MANIFEST, plans, records)
     counts = {c: sum(p.klass == c for p in plans) for c in CLASS_NUMBERS}
     meta = {
         "warning": WARNING,
@@ -370,6 +299,7 @@ def write_corpus(
             "sd": SEVERITY_SD,
             "parameters": list(PARAM_NAMES),
         },
+        "families": families.to_dict(),
         **(extra or {}),
         "patients": records,
     }
@@ -399,13 +329,16 @@ def generate_corpus(
     progress: Callable[[int, int], None] | None = None,
     id_offset: int = 0,
     workers: int = 1,
+    families: Families | None = None,
 ) -> CorpusSummary:
     """Write a synthetic corpus of ``patients`` patients in the SAND layout under ``out``.
 
     ``class_priors`` is "sand" (the SAND training set's 6/26/57/76/107) or "uniform";
     ``id_offset`` numbers the patients from ``ID<offset>`` so that a held-out corpus drawn
     with another seed has distinct IDs; ``progress(done, total)`` is called after each
-    patient; ``workers`` > 1 renders patients in that many processes (same bytes).
+    patient; ``workers`` > 1 renders patients in that many processes (same bytes);
+    ``families`` restricts the source/tract/articulation/channel families drawn per patient
+    (default: all, uniformly; ``families.LEGACY`` is generator 1.0's single family of each).
     ``out`` must be empty, missing, or a previous synthetic corpus (whose files are replaced).
     """
     if int(patients) < 1:
@@ -423,4 +356,5 @@ def generate_corpus(
         class_priors=class_priors,
         progress=progress,
         workers=max(1, int(workers)),
+        families=families,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..checkpoint import atomic_write
 from .corpus import PatientPlan, write_corpus
+from .families import LEGACY
 
 DEMO_SEED = 2026
 DEMO_SAMPLE_RATE = 8000
@@ -57,7 +58,13 @@ def write_demo(out: str | Path, *, seed: int = DEMO_SEED):
     if readme.is_file() and (out / "synthetic.json").is_file():
         readme.unlink()
     summary = write_corpus(
-        out, plans, seed=seed, sample_rate=DEMO_SAMPLE_RATE, class_priors="uniform", extra={"demo": True}
+        out,
+        plans,
+        seed=seed,
+        sample_rate=DEMO_SAMPLE_RATE,
+        class_priors="uniform",
+        extra={"demo": True},
+        families=LEGACY,  # the demo keeps generator 1.0's families: a clean phone, one voice model
     )
     text = README.format(
         ids=", ".join(p.id for p in plans),

@@ -92,21 +92,30 @@ def audio_baseline_f1(root, *, folds: int = 5, seed: int = 0) -> float:
 
     from sand_gui.audio import load_recording
     from sand_gui.dataset import SandLayout
+    from sand_gui.errors import AudioError
     from sand_gui.features import FeatureSpec, trim
     from sand_gui.tasks import TASK_IDS
 
     layout = SandLayout(Path(root))
     rate = json.loads((layout.root / "synthetic.json").read_text())["sample_rate"]
     spec = FeatureSpec(sample_rate=rate, n_fft=512, hop_length=128, n_mels=64, vad_frame_length=512, vad_hop_length=128)
-    rows, labels = [], []
+    rows, labels, refused = [], [], 0
     for patient in layout.patients():
         feats = []
         for task_id in TASK_IDS:
             x = load_recording(layout.audio_path(patient.id, task_id), sample_rate=rate).samples
-            kept = trim(x, spec=spec)
+            try:
+                kept = trim(x, spec=spec)
+            except AudioError:  # the app refuses it (no voice found): the model would never see it either
+                refused += 1
+                feats.append(None)
+                continue
             feats.append(audio_features(x[kept.start : kept.stop], sample_rate=rate))
-        rows.append(np.concatenate(feats))
+        size = next(len(f) for f in feats if f is not None)
+        rows.append(np.concatenate([f if f is not None else np.zeros(size) for f in feats]))
         labels.append(patient.label)
+    if refused:
+        print(f"{refused} recordings refused by the app's checks (features set to 0)", file=sys.stderr)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced"))
     pred = cross_val_predict(
         clf, np.asarray(rows), np.asarray(labels), cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)

@@ -1,5 +1,9 @@
 """Severity class -> the parameters of a synthetic speaker, with where each value comes from.
 
+This table is the only definition of severity: every family of ``families`` (Rosenberg or LF
+source, cascade or parallel tract, DDK style a or b, any channel) reads the same parameters;
+the families change how a voice is made and recorded, never how impaired it is.
+
 A patient of class c gets a latent severity ``s ~ N(mu_c, 0.04)`` with
 ``mu = {5: 0.00, 4: 0.22, 3: 0.45, 2: 0.68, 1: 0.90}`` (0 = healthy, 1 = loss of useful speech);
 adjacent classes overlap, as ALSFRS-R speech scores do in the clinic. Each parameter is a

@@ -1,4 +1,8 @@
-"""Voice source: a Rosenberg glottal pulse train with jitter, shimmer, tremor, breaks and creak.
+"""Voice source: a glottal pulse train with jitter, shimmer, tremor, breaks and creak.
+
+Two pulse shapes (``SourceSpec.model``): Rosenberg's (below) and the Liljencrants-Fant pulse of
+``source_lf`` (``"lf"``); everything else (timing, perturbations, creak, breaks) is shared, so
+the two families differ only in the shape of each period.
 
 The glottal flow of one period is Rosenberg's (1971) trigonometric model "B": a raised-cosine
 opening over ``Tp``, a quarter-cosine closing over ``Tn`` and a closed phase. The excitation
@@ -23,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .source_lf import CREAK_RD, lf_flow, rd_for_open_quotient
+
 JITTER_TO_SIGMA = np.sqrt(np.pi) / 2  # mean |x - y| of two N(0, s) draws is 2 s / sqrt(pi)
 
 
@@ -40,6 +46,8 @@ class SourceSpec:
     open_quotient: float = 0.6  # open phase / period
     speed_quotient: float = 2.5  # opening / closing duration
     drift: float = 0.01  # s.d. of the slow (< 1 Hz) F0 wander, fraction
+    model: str = "rosenberg"  # pulse shape: "rosenberg" or "lf"
+    rd_factor: float = 1.0  # LF only: the speaker's Rd relative to the one matching ``open_quotient``
 
 
 def rosenberg(pos: np.ndarray, *, open_quotient: float, speed_quotient: float) -> np.ndarray:
@@ -52,6 +60,16 @@ def rosenberg(pos: np.ndarray, *, open_quotient: float, speed_quotient: float) -
     rise = 0.5 * (1.0 - np.cos(np.pi * np.minimum(pos, tp) / tp))
     fall = np.cos(0.5 * np.pi * np.clip(pos - tp, 0.0, tn) / tn)
     return np.where(pos < tp, rise, np.where(pos < tp + tn, fall, 0.0))
+
+
+def pulse_shape(pos: np.ndarray, *, creak: np.ndarray, spec: SourceSpec) -> np.ndarray:
+    """Flow at position ``pos`` [shape=(n,)] in each period, creaky periods pressed: -> [shape=(n,)]."""
+    if spec.model == "lf":
+        rd = rd_for_open_quotient(spec.open_quotient) * spec.rd_factor
+        flow = lf_flow(pos, rd=rd)
+        return np.where(creak, lf_flow(pos, rd=CREAK_RD), flow) if creak.any() else flow
+    oq = np.where(creak, min(spec.open_quotient, 0.4), spec.open_quotient)
+    return rosenberg(pos, open_quotient=oq, speed_quotient=spec.speed_quotient)
 
 
 def episodes(duration: float, *, share: float, mean_length: float, rng: np.random.Generator) -> np.ndarray:
@@ -133,8 +151,7 @@ def glottal_source(
         flow = np.zeros(n)
     else:
         pos = np.clip((t - times[idx]) / periods[idx], 0.0, 1.0)
-        oq = np.where(creak[idx], min(spec.open_quotient, 0.4), spec.open_quotient)
-        flow = rosenberg(pos, open_quotient=oq, speed_quotient=spec.speed_quotient) * amps[idx] * inside
+        flow = pulse_shape(pos, creak=creak[idx], spec=spec) * amps[idx] * inside
     voiced = inside & ~in_episodes(t, breaks)
     excitation = np.diff(flow, prepend=0.0)
     return Source(flow, excitation, times, voiced)

@@ -1,5 +1,7 @@
 """Vocal tract: cascade formant resonators, a nasal pole-zero pair, and sustained vowels.
 
+(The second tract family, parallel resonators, is ``tract_parallel``; ``vocal_tract`` picks one.)
+
 Formants F1-F3 are the average values Hillenbrand et al. (1995, Table V) measured for men
 and women, for the nearest American English vowels: /a/ = "hod", /e/ = "hayed",
 /i/ = "heed", /o/ = "hoed", /u/ = "who'd". F4/F5 and the bandwidths are typical values of a
@@ -26,6 +28,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from .source import SourceSpec, glottal_source
+from .tract_parallel import Tract, parallel_tract
 
 # (F1, F2, F3) in Hz, Hillenbrand et al. (1995) Table V, men / women.
 HILLENBRAND = {
@@ -73,15 +76,28 @@ def vowel_formants(vowel: str, *, sex: str, tract_scale: float, centralisation: 
     return [float(v) / tract_scale for v in (*f, *HIGHER_FORMANTS[sex])]
 
 
-def vocal_tract(x: np.ndarray, *, formants: list[float], nasality: float, sample_rate: int) -> np.ndarray:
-    """Filter an excitation [shape=(n,)] through the formant cascade and the nasal pair."""
+def vocal_tract(
+    x: np.ndarray, *, formants: list[float], nasality: float, sample_rate: int, tract: Tract | None = None
+) -> np.ndarray:
+    """Filter an excitation [shape=(n,)] through the formants and the nasal coupling.
+
+    ``tract`` picks the family (cascade, the default, or ``tract_parallel``'s parallel bank) and the
+    speaker's bandwidth scale; both read the same formants and nasality.
+    """
+    tract = tract or Tract()
     nyquist = sample_rate / 2
-    y = x
+    resonances = []
     for i, (f, b) in enumerate(zip(formants, BANDWIDTHS)):
         if i == 0:
             f, b = f + 60.0 * nasality, b + 120.0 * nasality
+        b *= tract.bandwidth_scale
         if f + b / 2 < 0.95 * nyquist:
-            y = resonator(y, freq=f, bandwidth=b, sample_rate=sample_rate)
+            resonances.append((f, b))
+    if tract.model == "parallel":
+        return parallel_tract(x, resonances=resonances, nasality=nasality, sample_rate=sample_rate, tract=tract)
+    y = x
+    for f, b in resonances:
+        y = resonator(y, freq=f, bandwidth=b, sample_rate=sample_rate)
     if nasality > 0:
         y = resonator(y, freq=NASAL_POLE_HZ, bandwidth=100.0, sample_rate=sample_rate)
         y = antiresonator(
@@ -116,6 +132,7 @@ def sustained_vowel(
     decline: float,
     sample_rate: int,
     rng: np.random.Generator,
+    tract: Tract | None = None,
 ) -> np.ndarray:
     """A sustained vowel of ``seconds`` s: float64 [shape=(n,)], peak about 1.
 
@@ -133,9 +150,11 @@ def sustained_vowel(
     env[n - n_off :] = raised_cosine(n_off)[::-1]
     env *= 1.0 - decline * t / max(seconds, 1e-9)
     formants = vowel_formants(vowel, sex=sex, tract_scale=tract_scale, centralisation=centralisation)
-    harmonic = vocal_tract(src.excitation * env, formants=formants, nasality=nasality, sample_rate=sample_rate)
+    harmonic = vocal_tract(
+        src.excitation * env, formants=formants, nasality=nasality, sample_rate=sample_rate, tract=tract
+    )
     pulsatile = 0.5 + src.flow / max(float(src.flow.max()), 1e-9)
     noise = np.diff(rng.standard_normal(n + 1)) * env * np.where(src.voiced, pulsatile, 1.0)  # radiated
-    noise = vocal_tract(noise, formants=formants, nasality=nasality, sample_rate=sample_rate)
+    noise = vocal_tract(noise, formants=formants, nasality=nasality, sample_rate=sample_rate, tract=tract)
     y = mix_noise(harmonic, noise, hnr_db=hnr_db)
     return y / max(float(np.abs(y).max()), 1e-12)

@@ -1,0 +1,94 @@
+"""``sand-train fuse`` end to end on a tiny synthetic corpus (``sand-train synth``), then
+``sand-train evaluate`` on the fused bundle: network, measures and fusion side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sandtest import make_tiny_bundle
+
+from sand_gui.bundle import load_bundle, read_card
+from sand_gui.fusion import Fusion
+from sand_gui.measures.vector import FEATURE_NAMES
+from training.cli import main
+
+pytestmark = pytest.mark.slow  # measures 64 recordings with Praat (about 10-20 s on an idle 2-core VM)
+
+
+@pytest.fixture(scope="module")
+def fused(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fuse")
+    assert (
+        main(["synth", str(root / "corpus"), "--patients", "8", "--seed", "5", "--class-priors", "uniform", "--quiet"])
+        == 0
+    )
+    model = make_tiny_bundle(root / "tiny.safetensors")
+    out = root / "fused.safetensors"
+    argv = ["fuse", "--model", str(model), "--data", str(root / "corpus"), "--cache", str(root / "cache")]
+    code = main([*argv, "--device", "cpu", "--out", str(out), "--json", "--quiet"])
+    return root, model, out, code
+
+
+def test_fuse_writes_a_fused_bundle(fused, capsys):
+    root, model, out, code = fused
+    assert code == 0
+    bundle = load_bundle(out)
+    assert bundle.card.weights_sha256 == read_card(model).weights_sha256  # the network is unchanged
+    section = bundle.card.fusion
+    assert section["feature_names"] == list(FEATURE_NAMES)
+    assert section["decision"] in ("weighted", "network", "measures") and 0 <= section["w_network"] <= 1
+    val = section["validation"]
+    assert val["chosen"]["macro_f1"] >= max(val["network"]["macro_f1"], val["measures"]["macro_f1"])
+    assert section["training"]["patients"] + val["patients"] == 8
+    assert len(list((root / "cache" / "measures").glob("*.json"))) == 64
+    assert Fusion.from_bundle(bundle) is not None
+
+
+def test_evaluate_side_by_side(fused, capsys):
+    root, _, out, _ = fused
+    capsys.readouterr()
+    argv = ["evaluate", "--model", str(out), "--data", str(root / "corpus"), "--sheet", "training"]
+    assert main([*argv, "--cache", str(root / "cache"), "--device", "cpu", "--json", "--quiet"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    parts = res["fusion"]
+    assert {"network", "measures", "fusion"} <= set(parts)
+    assert parts["network"]["macro_f1"] == res["patient_level"]["macro_f1"]  # the network's vote, as without fusion
+    assert all(parts[k]["n"] == res["patient_level"]["n"] for k in ("measures", "fusion"))
+    assert main([*argv, "--cache", str(root / "cache"), "--device", "cpu", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "ConvNeXt" in text and "measures" in text and "F1 class 5" in text
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--out", "{model}"], "not over --model"),
+        (["--out", "{root}/fused.bin"], "must end in .safetensors"),
+        (["--out", "{root}/x.safetensors", "--workers", "0"], "at least one process"),
+        (["--out", "{root}/x.safetensors", "--train-sheet", "Nope"], "Nope"),
+    ],
+)
+def test_fuse_bad_input_one_line(fused, capsys, args, words):
+    root, model, _, _ = fused
+    capsys.readouterr()
+    args = [a.format(root=root, model=model) for a in args]
+    code = main(["fuse", "--model", str(model), "--data", str(root / "corpus"), *args, "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("sand-train: error: ") and words in err and "\n" not in err
+
+
+def test_fuse_missing_model_one_line(tmp_path, capsys):
+    code = main(
+        [
+            "fuse",
+            "--model",
+            str(tmp_path / "none.safetensors"),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o.safetensors"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "none.safetensors: model bundle not found." in err and "\n" not in err
