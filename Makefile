@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_measures.py
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_workbench.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py
 
 clean:

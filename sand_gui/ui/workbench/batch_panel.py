@@ -4,7 +4,8 @@
 probabilities and majority vote, the metrics of ``sand-train evaluate``); this panel only
 decides that a pool thread runs it, shows its progress, cancels it, and shows the
 ``BatchResult``: a predictions table (patient, true, predicted, confidence, each task's
-vote), patient- and recording-level macro-F1 with per-class precision / recall / F1 and
+vote; with a fused bundle and the box ticked also the measures' and the fusion's class, see
+``fused_columns``), patient- and recording-level macro-F1 with per-class precision / recall / F1 and
 support, and the patient-level confusion matrix (``confusion.ConfusionView``). Exports go
 through the result's own writers (atomic); nothing is written by a cancelled run.
 """
@@ -18,6 +19,7 @@ from types import SimpleNamespace
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -36,6 +38,7 @@ from ...errors import SandError
 from .. import workers
 from ..messages import user_text
 from .confusion import ConfusionView
+from .fused_columns import CHECKBOX_TEXT, FUSED_HEAD, fused_cells, fusion_of, measured_run, side_by_side_text
 from .grid import short_name
 
 HEAD = ("Patient", "True", "Predicted", "Confidence")
@@ -61,6 +64,7 @@ class PredictionsModel(QAbstractTableModel):
         self.rows: list[list[str]] = []
         self.tips: list[list[str]] = []
         self.tasks: list[str] = []
+        self.head: tuple[str, ...] = HEAD
 
     def set_result(self, result, tasks: list[str]) -> None:
         self.beginResetModel()
@@ -73,9 +77,13 @@ class PredictionsModel(QAbstractTableModel):
         patients = result.patients
         items = patients.items() if isinstance(patients, dict) else ((field(p, "patient_id"), p) for p in patients)
         self.ids, self.rows, self.tips = [], [], []
+        items = list(items)
+        fused = any(field(p, "fused") is not None for _, p in items)
+        self.head = HEAD + FUSED_HEAD if fused else HEAD
         for pid, p in items:
             true, pred, conf = field(p, "true"), field(p, "predicted"), field(p, "confidence")
             mine = votes.get(str(pid), {})
+            extra, extra_tips = fused_cells(p) if fused else ([], [])
             self.ids.append(str(pid))
             self.rows.append(
                 [
@@ -83,23 +91,25 @@ class PredictionsModel(QAbstractTableModel):
                     "" if true is None else str(true),
                     "—" if pred is None else str(pred),
                     "" if conf is None else f"{conf:.2f}",
+                    *extra,
                     *(mine.get(t, ("", ""))[0] for t in self.tasks),
                 ]
             )
-            self.tips.append(["", "", "", "", *(mine.get(t, ("", "missing"))[1] for t in self.tasks)])
+            self.tips.append(["", "", "", "", *extra_tips, *(mine.get(t, ("", "missing"))[1] for t in self.tasks)])
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEAD) + len(self.tasks)
+        return 0 if parent.isValid() else len(self.head) + len(self.tasks)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        head = self.head
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEAD[section] if section < len(HEAD) else short_name(self.tasks[section - len(HEAD)])
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section >= len(HEAD):
-            return f"{self.tasks[section - len(HEAD)]}: the class this recording votes for (✗: refused, see tooltip)"
+            return head[section] if section < len(head) else short_name(self.tasks[section - len(head)])
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section >= len(head):
+            return f"{self.tasks[section - len(head)]}: the class this recording votes for (✗: refused, see tooltip)"
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -114,7 +124,7 @@ class PredictionsModel(QAbstractTableModel):
         return None
 
     def task_of(self, column: int) -> str | None:
-        i = column - len(HEAD)
+        i = column - len(self.head)
         return self.tasks[i] if 0 <= i < len(self.tasks) else None
 
 
@@ -131,7 +141,8 @@ class BatchPanel(QWidget):
     """Run / Cancel, progress, predictions, scores and the confusion matrix of one batch run.
 
     The window sets ``index`` (DatasetIndex), ``rows`` (a callable: the patients shown),
-    ``classifier`` and ``cache_dir``. ``patientPicked(patient_id, task or None)`` when a
+    ``classifier`` and ``cache_dir``; a classifier whose bundle carries a measures model (and
+    Praat installed) shows the ``with_measures`` box. ``patientPicked(patient_id, task or None)`` when a
     prediction row or a confusion-matrix patient is double-clicked; ``done(result or None)``
     when a run ends (None: cancelled or failed); ``status(text)`` for the status line.
     """
@@ -145,7 +156,14 @@ class BatchPanel(QWidget):
         super().__init__(parent)
         self.index = None
         self.rows = lambda: []
-        self.classifier = None
+        self.fusion = None
+        self.with_measures = QCheckBox(CHECKBOX_TEXT)
+        self.with_measures.setToolTip(
+            "Also take each patient's Praat measures (a few seconds per patient) and show the measures "
+            "classifier and the fusion beside ConvNeXt."
+        )
+        self.with_measures.setVisible(False)
+        self._classifier = None
         self.cache_dir: Path | None = None
         self.result = None
         self.worker = None
@@ -188,7 +206,7 @@ class BatchPanel(QWidget):
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.cancel_button):
+        for b in (self.run_button, self.cancel_button, self.with_measures):
             buttons.addWidget(b)
         buttons.addWidget(self.progress, 1)
         for b in (self.csv_button, self.submission_button):
@@ -213,12 +231,26 @@ class BatchPanel(QWidget):
 
     # -- running ---------------------------------------------------------------------------------
     @property
+    def classifier(self):
+        return self._classifier
+
+    @classifier.setter
+    def classifier(self, classifier) -> None:
+        """A new model: the measures box is offered only when its bundle has a fusion and Praat runs."""
+        self._classifier = classifier
+        self.fusion = fusion_of(classifier) if classifier is not None else None
+        self.with_measures.setVisible(self.fusion is not None)
+        if self.fusion is None:
+            self.with_measures.setChecked(False)
+
+    @property
     def running(self) -> bool:
         return self.worker is not None and not self.worker.done
 
     def update_actions(self) -> None:
         busy = self.running
         self.run_button.setEnabled(not busy and self.index is not None and self.classifier is not None)
+        self.with_measures.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
         self.csv_button.setEnabled(not busy and self.result is not None)
         self.submission_button.setEnabled(not busy and self.result is not None)
@@ -238,11 +270,14 @@ class BatchPanel(QWidget):
         n = sum(1 for r in rows for c in r.cells.values() if getattr(c, "path", None) is not None)
         self.progress.setRange(0, max(1, n))
         self.progress.setValue(0)
+        fused = self.fusion is not None and self.with_measures.isChecked()
+        extra = {"fusion": self.fusion} if fused else {}
         self.worker = workers.start(
-            run_batch,
+            measured_run if fused else run_batch,
             self.index,
             rows,
             self.classifier,
+            **extra,
             cache_dir=self.cache_dir,
             cancel=self._stop.is_set,
             returned=self._returned,
@@ -250,7 +285,8 @@ class BatchPanel(QWidget):
             progress=self._progress,
             finished=self._finished,
         )
-        self._say(f"Running the model on {len(rows)} patient(s)…")
+        how = " with Praat measures and fusion" if fused else ""
+        self._say(f"Running the model{how} on {len(rows)} patient(s)…")
         self.update_actions()
         return True
 
@@ -320,6 +356,7 @@ class BatchPanel(QWidget):
             f"<b>Patient level</b> (majority vote): macro-F1 {score(pl['macro_f1'])}, accuracy "
             f"{score(pl['accuracy'])}, n = {pl['n']}. <b>Recording level</b>: macro-F1 {score(rl['macro_f1'])}, "
             f"accuracy {score(rl['accuracy'])}, n = {rl['n']}. Skipped recordings: {skipped}."
+            + (f"<br>{side_by_side_text(m['fusion'], score)}" if m.get("fusion") else "")
         )
         self.per_class.setRowCount(len(classes))
         for i, c in enumerate(classes):

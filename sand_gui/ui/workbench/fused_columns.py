@@ -1,0 +1,110 @@
+"""The batch run with Praat measures and fusion: what the batch panel adds for a fused bundle.
+
+A bundle that carries a measures classifier (``sand_gui.fusion.Fusion.from_bundle`` is not
+None) can be run three ways at once: ConvNeXt alone, the measures classifier alone and the
+fusion of both. ``measured_run`` measures each patient (Praat in its own process, so the
+worker thread only waits), then hands ``fusion=``/``measures=`` to ``sand_gui.batch.run_batch``;
+the helpers here turn a patient's ``FusedVerdict`` into the two table cells and
+``metrics["fusion"]`` into the three-way summary line. Qt-free on purpose: the panel only
+shows what these return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.util import find_spec
+
+from ...errors import SandError, one_line
+
+FUSED_HEAD = ("Measures", "Fusion")
+CHECKBOX_TEXT = "with Praat measures and fusion (slower)"
+PARTS = (("network", "ConvNeXt"), ("measures", "measures"), ("fusion", "fusion"))
+
+
+def praat_installed() -> bool:
+    """Whether praat-parselmouth can be imported (a module set to None in sys.modules counts as missing)."""
+    try:
+        return find_spec("parselmouth") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def fusion_of(classifier):
+    """The bundle's ``Fusion`` when it carries a measures model and Praat can run here, else None.
+
+    A bundle without a measures model, a missing parselmouth, or a measures model that cannot be
+    read all give None: the panel then offers the plain run only (the main window reports an
+    unreadable measures model when the bundle is analysed)."""
+    bundle = getattr(classifier, "bundle", None)
+    if bundle is None or not praat_installed():
+        return None
+    from ...fusion import Fusion
+
+    try:
+        return Fusion.from_bundle(bundle)
+    except SandError:
+        return None
+
+
+def measured_run(
+    index,
+    rows,
+    classifier,
+    *,
+    fusion,
+    cache_dir=None,
+    cancel: Callable[[], bool] | None = None,
+    progress: Callable[..., None] | None = None,
+):
+    """Measure every patient of ``rows`` (one after the other, each in Praat's own process), then
+    ``run_batch`` with the fusion; ``cancel()`` is honoured between patients (``batch.Cancelled``)."""
+    from ...batch import Cancelled, run_batch
+    from ...measures.patient import measure_patient
+
+    measures = {}
+    for i, row in enumerate(rows):
+        if cancel is not None and cancel():
+            raise Cancelled("the batch run was cancelled; nothing was written.")
+        if progress is not None:
+            progress(i, len(rows), f"Praat measures: {one_line(row.patient_id)} ({i + 1}/{len(rows)} patients)")
+        recordings = row.recordings()
+        if recordings:
+            measures[row.patient_id] = measure_patient(recordings, spec=classifier.spec, sex=row.sex, workers=1)
+    if cancel is not None and cancel():
+        raise Cancelled("the batch run was cancelled; nothing was written.")
+    return run_batch(
+        index, rows, classifier, cache_dir=cache_dir, progress=progress, cancel=cancel, fusion=fusion, measures=measures
+    )
+
+
+def measures_class(fused) -> int | None:
+    """The measures classifier's own class (argmax; lowest class on ties, as ``batch`` scores it)."""
+    probs = getattr(fused, "measures_probabilities", None) or {}
+    return max(probs.items(), key=lambda kv: (kv[1], -kv[0]))[0] if probs else None
+
+
+def fused_cells(patient) -> tuple[list[str], list[str]]:
+    """The "Measures" and "Fusion" cells of one patient row, and their tooltips."""
+    fused = getattr(patient, "fused", None)
+    if fused is None:
+        return ["", ""], ["", ""]
+    alone = measures_class(fused)
+    final = "—" if fused.final_class is None else str(fused.final_class)
+    cells = ["—" if alone is None else str(alone), f"{final} ({fused.used})"]
+    why = one_line(fused.reason, limit=600)
+    return cells, ["" if alone is not None else why, why]
+
+
+def side_by_side_text(side: dict | None, score: Callable) -> str:
+    """``metrics["fusion"]`` as one HTML line: patient macro-F1 / accuracy of ConvNeXt, measures, fusion."""
+    if not side:
+        return ""
+    parts = []
+    for key, name in PARTS:
+        r = side.get(key) or {}
+        parts.append(
+            f"{name} macro-F1 {score(r.get('macro_f1'))}, accuracy {score(r.get('accuracy'))} (n = {r.get('n', 0)})"
+        )
+    missing = side.get("without_measures", 0)
+    tail = f" {missing} patient(s) had no usable measures (network alone)." if missing else ""
+    return f"<b>Side by side</b> (patient level): {'; '.join(parts)}.{tail}"
