@@ -215,5 +215,7 @@ def test_warning_codes_travel_into_json_and_csv(tmp_path, patient_dir, clf_a):
     # one shape: every row has the same columns and no row reuses them for the patient level
     header = next(csv.reader((tmp_path / "w.csv").open()))
     assert header[:7] == ["patient_id", "date", "task", "status", "file", "sha256", "class"]
-    assert header[-5:] == ["trimmed_seconds", "warnings", "warning_codes", "error", "error_code"]
+    i = header.index("trimmed_seconds")
+    assert header[i : i + 5] == ["trimmed_seconds", "warnings", "warning_codes", "error", "error_code"]
+    assert all(h.startswith("measures_") or h.rsplit("_flag", 1)[0] in header for h in header[i + 5 :])
     assert [r["task"] for r in rows] == list(TASK_IDS)
