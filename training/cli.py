@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_overrides(c, "e.g. features.n_mels=64")
     c.add_argument("--model", help="take the FeatureSpec from this bundle instead")
     c.add_argument("--sheet", dest="sheets", action="append", help="sheet to include (repeatable; default: all)")
+    c.add_argument("--workers", type=int, default=1, help="processes computing features (default: 1)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
     s = sub.add_parser(
@@ -282,7 +283,11 @@ def cmd_preprocess(a) -> int:
         spec = read_card(a.model).spec
     else:
         spec = load_config(a.config, a.overrides).spec
-    res = preprocess(a.data, a.cache, spec, sheets=a.sheets, test_root=a.test_data, progress=not a.quiet)
+    if a.workers < 1:
+        raise UsageError(f"--workers {a.workers}: at least one process is needed.")
+    res = preprocess(
+        a.data, a.cache, spec, sheets=a.sheets, test_root=a.test_data, progress=not a.quiet, workers=a.workers
+    )
     _warn_skipped(res["skipped"])
     print(
         f"{res['cache']}: {res['recordings']} recordings ({res['computed']} computed, {res['reused']} reused, "

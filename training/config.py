@@ -89,6 +89,8 @@ class TrainConfig:
     aug_gain_db: float = 0.0  # gain drawn from +/- this many dB
     aug_speed: float = 0.0  # speed (tempo and pitch) drawn from 1 +/- this share
     aug_pitch_semitones: float = 0.0  # pitch shift drawn from +/- this many semitones
+    data_workers: int = 1  # processes making features and augmented copies that are not cached yet
+    aug_channels: list = field(default_factory=lambda: ["telephone", "voip", "room"])  # what codec/room copies use
     # running
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -358,6 +360,20 @@ def _pair(lo: float, hi: float) -> Callable:
     return check
 
 
+def _aug_channels(value):
+    """The generator's channel families that codec and room copies may draw from."""
+    from .wave_augment import AUG_CHANNELS
+
+    what = f"a list of one or more of {', '.join(AUG_CHANNELS)}"
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        raise _Bad(what)
+    if any(v not in AUG_CHANNELS for v in value):
+        raise _Bad(what)
+    return list(dict.fromkeys(value))
+
+
 def _device(value):
     from sand_gui.model import DEVICE_CHOICES
 
@@ -413,6 +429,8 @@ RULES: dict[str, Callable] = {
     "aug_gain_db": _float(0.0, 40.0),
     "aug_speed": _float(0.0, 0.3),
     "aug_pitch_semitones": _float(0.0, 4.0),
+    "aug_channels": _aug_channels,
+    "data_workers": _int(1, 256),
     "seed": _int(0, 2**32 - 1),
     "device": _device,
     "amp": _bool,

@@ -156,28 +156,60 @@ def load_items(
     cache: str | Path | FeatureCache | None = None,
     progress: bool = False,
     desc: str = "features",
+    workers: int = 1,
 ) -> tuple[list[Item], list[Skip]]:
-    """Features of each recording (from the cache when fresh), and a line per skipped one."""
+    """Features of each recording (from the cache when fresh), and a line per skipped one;
+    recordings not in the cache are computed by ``workers`` processes (``compute_all``)."""
+    store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache, spec) if cache else None
+    found = {}
+    for ref in refs:
+        feats = store.get(ref) if store else None
+        if feats is not None:
+            store.hits += 1
+            found[ref] = feats
+    todo = [ref for ref in refs if ref not in found]
+    skipped: list[Skip] = []
+    jobs = [(_features_job, (ref, spec)) for ref in todo]
+    for ref, (feats, error) in zip(todo, compute_all(jobs, workers=workers, progress=progress, desc=desc)):
+        if error is not None:
+            skipped.append(Skip(ref.patient, ref.task, error))
+            continue
+        if store:
+            store.misses += 1
+            store.put(ref, feats)
+        found[ref] = feats
+    return [Item(ref, found[ref]) for ref in refs if ref in found], skipped
+
+
+def _features_job(ref: RecordingRef, spec: FeatureSpec):
+    return make_features(ref, spec=spec)
+
+
+def _run_job(job):
+    """(result, None) or (None, the AudioError's sentence): what one job gives, in any process."""
+    fn, args = job
+    try:
+        return fn(*args), None
+    except AudioError as exc:
+        return None, str(exc)
+
+
+def compute_all(jobs: list, *, workers: int = 1, progress: bool = False, desc: str = "features"):
+    """``[(result, error text or None)]`` of each ``(function, args)`` job, in order: in this
+    process, or in ``workers`` spawned processes (spawn: the parent may hold torch's threads,
+    which a fork would copy mid-lock). Results do not depend on ``workers``: every job's
+    randomness is seeded by the job itself."""
     from tqdm import tqdm
 
-    store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache, spec) if cache else None
-    items: list[Item] = []
-    skipped: list[Skip] = []
-    for ref in tqdm(refs, desc=desc, unit="rec", disable=not progress, leave=False):
-        feats = store.get(ref) if store else None
-        if feats is None:
-            try:
-                feats = make_features(ref, spec=spec)
-            except AudioError as exc:
-                skipped.append(Skip(ref.patient, ref.task, exc))
-                continue
-            if store:
-                store.misses += 1
-                store.put(ref, feats)
-        elif store:
-            store.hits += 1
-        items.append(Item(ref, feats))
-    return items, skipped
+    if workers <= 1 or len(jobs) < 2 * workers:
+        return [_run_job(j) for j in tqdm(jobs, desc=desc, unit="rec", disable=not progress, leave=False)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        chunk = max(1, min(32, len(jobs) // (4 * workers)))
+        done = pool.map(_run_job, jobs, chunksize=chunk)
+        return list(tqdm(done, total=len(jobs), desc=desc, unit="rec", disable=not progress, leave=False))
 
 
 def make_variant(ref: RecordingRef, *, spec: FeatureSpec, aug, seed: int, variant: int):
@@ -207,33 +239,46 @@ def load_variants(
     count: int,
     cache: str | Path | None = None,
     progress: bool = False,
+    workers: int = 1,
 ) -> list[Skip]:
     """Give each item ``count`` augmented copies (``Item.variants``), from the cache when fresh.
 
     Copy v of a recording is the same for the same (seed, settings, recording, v), so its
-    features are cached under ``<cache>/aug-<settings hash>-s<seed>-v<v>/<spec hash>/``. A copy
-    that is unusable (too short or voiceless after augmentation) is left out with a line.
+    features are cached under ``<cache>/aug-<settings hash>-s<seed>-v<v>/<spec hash>/``, and the
+    same whatever ``workers`` made it. A copy that is unusable (too short or voiceless after
+    augmentation) is left out with a line.
     """
-    from tqdm import tqdm
-
     stores = [
         FeatureCache(Path(cache) / f"aug-{aug.key()}-s{seed}-v{v}", spec) if cache else None for v in range(count)
     ]
-    skipped: list[Skip] = []
-    for it in tqdm(items, desc="augmented copies", unit="rec", disable=not progress, leave=False):
-        it.variants = []
+    made: dict[tuple[int, int], object] = {}
+    todo: list[tuple[int, int]] = []
+    for i, it in enumerate(items):
         for v, store in enumerate(stores):
             feats = store.get(it.ref) if store else None
             if feats is None:
-                try:
-                    feats = make_variant(it.ref, spec=spec, aug=aug, seed=seed, variant=v)
-                except AudioError as exc:
-                    skipped.append(Skip(it.ref.patient, it.ref.task, f"augmented copy {v}: {exc}"))
-                    continue
-                if store:
-                    store.put(it.ref, feats)
-            it.variants.append(feats)
+                todo.append((i, v))
+            else:
+                made[i, v] = feats
+    jobs = [(make_variant_job, (items[i].ref, spec, aug, seed, v)) for i, v in todo]
+    skipped: list[Skip] = []
+    for (i, v), (feats, error) in zip(
+        todo, compute_all(jobs, workers=workers, progress=progress, desc="augmented copies")
+    ):
+        ref = items[i].ref
+        if error is not None:
+            skipped.append(Skip(ref.patient, ref.task, f"augmented copy {v}: {error}"))
+            continue
+        if stores[v]:
+            stores[v].put(ref, feats)
+        made[i, v] = feats
+    for i, it in enumerate(items):
+        it.variants = [made[i, v] for v in range(count) if (i, v) in made]
     return skipped
+
+
+def make_variant_job(ref: RecordingRef, spec: FeatureSpec, aug, seed: int, variant: int):
+    return make_variant(ref, spec=spec, aug=aug, seed=seed, variant=variant)
 
 
 # --- batches ---------------------------------------------------------------------------

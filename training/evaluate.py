@@ -95,21 +95,28 @@ def evaluate(
     if result.get("fusion_unavailable"):
         result["warnings"].append(f"no measures or fusion scores: {result['fusion_unavailable']}")
     if write_card:
-        card = bundle.card
-        card.metrics[write_card] = {
+        entry = {
             "data": Path(data).name,
             "sheet": result["sheet"],
             "recording_level": result["recording_level"],
             "patient_level": result["patient_level"],
         }
         if result.get("fusion"):
-            card.metrics[write_card]["fusion"] = {
+            entry["fusion"] = {
                 k: {m: result["fusion"][k][m] for m in ("n", "macro_f1", "accuracy")}
                 for k in ("network", "measures", "fusion")
             }
-        card.weights_sha256 = ""
-        save_bundle(bundle.path, bundle.state_dict, card, measures_model=bundle.measures_model)
+        store_card_metric(bundle, write_card, entry)
     return result
+
+
+def store_card_metric(bundle, key: str, entry: dict) -> None:
+    """Write ``entry`` into the card of ``bundle`` (a loaded ``Bundle``) as ``metrics[key]``;
+    the file is rewritten and sealed again, its weights untouched."""
+    card = bundle.card
+    card.metrics[key] = entry
+    card.weights_sha256 = ""
+    save_bundle(bundle.path, bundle.state_dict, card, measures_model=bundle.measures_model)
 
 
 def fusion_scores(
@@ -242,9 +249,11 @@ def preprocess(
     sheets: list[str] | None = None,
     test_root: str | Path | None = None,
     progress: bool = False,
+    workers: int = 1,
 ) -> dict:
     """Compute and cache the features of every recording of ``sheets`` (default: all
-    training patients, plus the test patients when the test workbook is present)."""
+    training patients, plus the test patients when the test workbook is present), in
+    ``workers`` processes."""
     from .data import FeatureCache
 
     layout = SandLayout(data, test_root=test_root)
@@ -256,7 +265,7 @@ def preprocess(
         refs += r
         missing += m
     store = FeatureCache(cache, spec)
-    items, skipped = load_items(refs, spec=spec, cache=store, progress=progress, desc="preprocess")
+    items, skipped = load_items(refs, spec=spec, cache=store, progress=progress, desc="preprocess", workers=workers)
     return {
         "cache": str(store.dir),
         "recordings": len(items),

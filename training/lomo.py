@@ -6,11 +6,13 @@ families of each ingredient of ``training.synth`` (glottal source, vocal tract, 
 articulation, recording channel) and score the model on patients made only with families it
 never saw, next to patients made with the families it was trained on (in distribution).
 
-The default split (``SEEN`` / ``HELD_OUT``) is the generator's history: the families of the
-first generator (Rosenberg source, cascade formants, articulation ``a``, the smartphone
-channel) against the families added since (Liljencrants-Fant source, parallel formants,
-articulation ``b``, telephone / VoIP codecs, rooms, noise, bad phones). So the bundled model,
-trained on the first generator, is scored out of distribution without any training here.
+The default split (``SEEN`` / ``HELD_OUT``) follows the generator's history: the families of
+the first generator (Rosenberg source, cascade formants, articulation ``a``, the smartphone
+channel) are seen; the Liljencrants-Fant source, parallel formants, articulation ``b`` and the
+VoIP (Opus) and bad-phone channels are held out. The other new channels (telephone codecs,
+rooms, noise: ``NEW_CHANNELS``) are neither: a recipe may train with them (``seen_channels``,
+and its ``aug_channels``) or without, and is still scored on channels it never heard. So the
+bundled model, trained on the first generator, is scored out of distribution without training.
 
 ``run`` generates the corpora (``training.synth.generate_corpus``), optionally trains
 (``training.loop.fit`` on the seen families), and scores with ``training.evaluate.evaluate``
@@ -21,6 +23,7 @@ absolute class error, quadratic weighted kappa and per-class recall side by side
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +32,8 @@ from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.errors import UsageError, one_line
 
 SEEN = {"sources": ("rosenberg",), "tracts": ("cascade",), "articulations": ("a",), "channels": ("smartphone",)}
-HELD_OUT = {
-    "sources": ("lf",),
-    "tracts": ("parallel",),
-    "articulations": ("b",),
-    "channels": ("telephone", "voip", "room", "noisy", "badphone"),
-}
+HELD_OUT = {"sources": ("lf",), "tracts": ("parallel",), "articulations": ("b",), "channels": ("voip", "badphone")}
+NEW_CHANNELS = ("telephone", "room", "noisy")  # trained with or without; never in a held-out test
 
 
 @dataclass
@@ -53,6 +52,20 @@ class Split:
                     f"{kind}: {one_line(', '.join(sorted(shared)))} is both seen and held out; "
                     "a held-out family must never be trained on."
                 )
+
+
+def with_channels(extra: tuple[str, ...] = NEW_CHANNELS) -> Split:
+    """The default split with ``extra`` channel families added to the seen ones."""
+    return Split(seen=dict(SEEN, channels=tuple(dict.fromkeys(SEEN["channels"] + tuple(extra)))))
+
+
+def tag(chosen: dict) -> str:
+    """Short name of a family choice, for folder names ("c-smartphone+telephone")."""
+    return (
+        "c-" + "+".join(chosen["channels"])
+        if {k: v for k, v in chosen.items() if k != "channels"} == {k: v for k, v in SEEN.items() if k != "channels"}
+        else hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:10]
+    )
 
 
 def families(chosen: dict):
@@ -86,22 +99,39 @@ def make_corpus(out: Path, chosen: dict, *, patients: int, seed: int, id_offset:
     return out
 
 
-def summarise(result: dict) -> dict:
-    """The figures of one evaluation that the table shows (patient level, plus recording macro-F1)."""
-    pat, rec = result["patient_level"], result["recording_level"]
+def _row(pat: dict, *, recording_macro_f1=None, vote: str = "majority", skipped: int = 0) -> dict:
+    """The figures the table shows of one patient-level report (``training.metrics``)."""
     return {
         "patients": pat["n"],
         "patient_macro_f1": pat["macro_f1"],
         "patient_accuracy": pat["accuracy"],
         "mean_absolute_error": pat.get("mean_absolute_error"),
         "quadratic_weighted_kappa": pat.get("quadratic_weighted_kappa"),
-        "recording_macro_f1": rec["macro_f1"],
+        "recording_macro_f1": recording_macro_f1,
         "recall": {c: pat["per_class"][str(c)]["recall"] for c in CLASS_NUMBERS},
         "support": {c: pat["per_class"][str(c)]["support"] for c in CLASS_NUMBERS},
         "confusion_matrix": pat["confusion_matrix"],
-        "vote": result.get("vote", "majority"),
-        "skipped": len(result.get("skipped", [])),
+        "vote": vote,
+        "skipped": skipped,
     }
+
+
+def summarise(result: dict) -> dict:
+    """The figures of one evaluation that the table shows (patient level, plus recording
+    macro-F1); a fused bundle's evaluation adds ``parts``: the Praat measures classifier alone
+    and the fusion, on the same patients."""
+    row = _row(
+        result["patient_level"],
+        recording_macro_f1=result["recording_level"]["macro_f1"],
+        vote=result.get("vote", "majority"),
+        skipped=len(result.get("skipped", [])),
+    )
+    if result.get("fusion"):
+        row["parts"] = {
+            "Praat measures alone": _row(result["fusion"]["measures"]),
+            "fusion": _row(result["fusion"]["fusion"]),
+        }
+    return row
 
 
 def score(model, data: Path, *, cache: Path | None, device: str) -> dict:
@@ -131,6 +161,46 @@ def format_table(rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+ROW_KEYS = {
+    "in distribution (seen families)": "in_distribution",
+    "out of distribution (held-out families)": "out_of_distribution",
+}
+
+
+def _entry_key(name: str) -> str:
+    """A row's key in the card: "out of distribution (held-out families), fusion" -> "out_of_distribution_fusion"."""
+    base, _, part = name.partition(", ")
+    key = ROW_KEYS.get(base, base)
+    return f"{key}_{'_'.join(part.lower().split())}" if part else key
+
+
+def card_entry(res: dict, *, recipe: str) -> dict:
+    """What a model card keeps of a ``run`` result (``metrics.lomo``): the protocol, the split,
+    the corpus sizes, and each row as an evaluation level (n, macro-F1, accuracy, MAE, QWK,
+    per-class recall and support, confusion matrix) that the card dialog shows as a table;
+    ``recipe`` says which training produced the figures."""
+    entry = {
+        "protocol": "leave-one-mechanism-out (training.lomo)",
+        "recipe": recipe,
+        "split": {side: {k: list(v) for k, v in fams.items()} for side, fams in res["split"].items()},
+        "train_patients": res.get("train_patients"),
+        "train_priors": res.get("train_priors"),
+        "test_patients": res["test_patients"],
+        "priors": res["priors"],
+    }
+    for name, row in res["rows"].items():
+        entry[_entry_key(name)] = {
+            "n": row["patients"],
+            "macro_f1": row["patient_macro_f1"],
+            "accuracy": row["patient_accuracy"],
+            "mean_absolute_error": row["mean_absolute_error"],
+            "quadratic_weighted_kappa": row["quadratic_weighted_kappa"],
+            "per_class": {str(c): {"recall": row["recall"][c], "support": row["support"][c]} for c in row["recall"]},
+            "confusion_matrix": row["confusion_matrix"],
+        }
+    return entry
+
+
 def run(
     work: str | Path,
     *,
@@ -141,6 +211,7 @@ def run(
     train_patients: int = 300,
     test_patients: int = 100,
     priors: str = "uniform",
+    train_priors: str = "uniform",
     seed: int = 11,
     device: str = "auto",
     workers: int = 1,
@@ -149,7 +220,7 @@ def run(
     """Score a model in and out of distribution; with ``config``, train it first on the seen
     families (``model`` None and no ``config``: the bundled model).
 
-    Corpora: training (``train_patients``, seed ``seed``, only when training), in-distribution
+    Corpora: training (``train_patients``, seed ``seed``, class ``train_priors``, only when training), in-distribution
     test (seen families, seed ``seed + 1``, IDs from 5000) and out-of-distribution test
     (held-out families, seed ``seed + 2``, IDs from 6000), all with class ``priors``.
     Returns {"model", "split", "rows": {name: summarise}, "table": markdown}.
@@ -158,19 +229,36 @@ def run(
     split.check()
     work = Path(work)
     cache = work / "cache"
+    seen_tag = tag(split.seen)
     if config is not None:
         from .loop import fit_from_files
 
         train = make_corpus(
-            work / "train", split.seen, patients=train_patients, seed=seed, id_offset=0, priors="sand", workers=workers
+            work / f"train-{seen_tag}",
+            split.seen,
+            patients=train_patients,
+            seed=seed,
+            id_offset=0,
+            priors=train_priors,
+            workers=workers,
         )
-        runs = [f"data={train}", f"cache={cache}", "train_sheet=train", "val_sheet=val", f"run_dir={work / 'run'}"]
-        result = fit_from_files(str(config), runs + list(overrides), resume=None, dry_run=False, progress=progress)
-        if result.bundle is None:
-            raise UsageError(f"{one_line(work / 'run')}: the training run did not finish; no model to score.")
-        model = result.bundle
+        recipe = json.dumps(
+            [Path(config).read_text(encoding="utf-8"), list(overrides), seen_tag, train_patients, train_priors]
+        )
+        run_dir = work / f"run-{Path(config).stem}-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+        runs = [f"data={train}", f"cache={cache}", "train_sheet=train", "val_sheet=val", f"run_dir={run_dir}"]
+        done = run_dir / "model.safetensors"
+        if done.is_file():  # the same recipe on the same corpus already trained: score it again
+            model = done
+        else:
+            resume = str(run_dir) if (run_dir / "config.yaml").is_file() else None
+            extra = [] if resume else runs + list(overrides)
+            result = fit_from_files(str(config), extra, resume=resume, dry_run=False, progress=progress)
+            if result.bundle is None:
+                raise UsageError(f"{one_line(run_dir)}: the training run did not finish; no model to score.")
+            model = result.bundle
     seen = make_corpus(
-        work / "test-seen",
+        work / f"test-seen-{seen_tag}",
         split.seen,
         patients=test_patients,
         seed=seed + 1,
@@ -179,7 +267,7 @@ def run(
         workers=workers,
     )
     held = make_corpus(
-        work / "test-held-out",
+        work / f"test-held-out-{tag(split.held_out)}",
         split.held_out,
         patients=test_patients,
         seed=seed + 2,
@@ -187,15 +275,18 @@ def run(
         priors=priors,
         workers=workers,
     )
-    rows = {
-        "in distribution (seen families)": score(model, seen, cache=cache, device=device),
-        "out of distribution (held-out families)": score(model, held, cache=cache, device=device),
-    }
+    rows = {}
+    for name, data in (("in distribution (seen families)", seen), ("out of distribution (held-out families)", held)):
+        rows[name] = score(model, data, cache=cache, device=device)
+        for part, row in rows[name].pop("parts", {}).items():  # a fused bundle: its measures and fusion too
+            rows[f"{name}, {part}"] = row
     return {
         "model": str(model) if model else "bundled",
+        "train_patients": train_patients if config is not None else None,
         "split": {"seen": split.seen, "held_out": split.held_out},
         "test_patients": test_patients,
         "priors": priors,
+        "train_priors": train_priors if config is not None else None,
         "rows": rows,
         "table": format_table(rows),
     }

@@ -65,6 +65,7 @@ AUG_KEYS = (
     "aug_gain_db",
     "aug_speed",
     "aug_pitch_semitones",
+    "aug_channels",
 )
 
 
@@ -284,7 +285,9 @@ def _load_split(cfg: TrainConfig, root: str, sheet: str, *, progress: bool, desc
     layout = SandLayout(root)
     patients = select_patients(layout, sheet)
     refs, missing = list_recordings(layout, patients)
-    items, skipped = load_items(refs, spec=cfg.spec, cache=cache, progress=progress, desc=desc)
+    items, skipped = load_items(
+        refs, spec=cfg.spec, cache=cache, progress=progress, desc=desc, workers=cfg.data_workers
+    )
     return patients, items, missing + skipped
 
 
@@ -524,6 +527,7 @@ def fit(
                 count=cfg.aug_variants,
                 cache=cfg.cache,
                 progress=show,
+                workers=cfg.data_workers,
             )
 
         skipped += rank0_first(copies) if cfg.cache else copies()

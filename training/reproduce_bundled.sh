@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the bundled model (resources/models/sand_convnext_atto_synthetic.safetensors):
-#   synthetic training corpus (300 patients, seed 1) and held-out corpus (300, seed 2, IDs from 1000)
+#   synthetic training corpus (generator 2.0, every family, 300 patients, seed 1, uniform class priors)
+#   and held-out corpus (300, seed 2, IDs from 1000, SAND class priors)
 #   -> feature cache -> fit (training/configs/bundled.yaml) -> evaluate on the held-out corpus
 #   -> bundle (with the held-out scores in its card) + metrics JSON
 #   -> fuse: a measures classifier (XGBoost on Praat measures) fitted on the 240 training patients and
@@ -20,12 +21,12 @@ NAME=sand_convnext_atto_synthetic
 CONFIG=training/configs/bundled.yaml
 T=(-m training)
 
-$PY "${T[@]}" synth "$WORK/synth-train" --patients "$PATIENTS" --seed 1 --workers "$WORKERS" --quiet
+$PY "${T[@]}" synth "$WORK/synth-train" --patients "$PATIENTS" --seed 1 --class-priors uniform --workers "$WORKERS" --quiet
 $PY "${T[@]}" synth "$WORK/synth-heldout" --patients "$HELDOUT" --seed 2 --id-offset 1000 --workers "$WORKERS" --quiet
-$PY "${T[@]}" preprocess --data "$WORK/synth-train" --cache "$WORK/cache" --config "$CONFIG" --quiet
-$PY "${T[@]}" preprocess --data "$WORK/synth-heldout" --cache "$WORK/cache" --config "$CONFIG" --quiet
+$PY "${T[@]}" preprocess --data "$WORK/synth-train" --cache "$WORK/cache" --config "$CONFIG" --workers "$WORKERS" --quiet
+$PY "${T[@]}" preprocess --data "$WORK/synth-heldout" --cache "$WORK/cache" --config "$CONFIG" --workers "$WORKERS" --quiet
 rm -rf "$WORK/run"
-$PY "${T[@]}" fit --config "$CONFIG" --quiet --set data="$WORK/synth-train" cache="$WORK/cache" \
+$PY "${T[@]}" fit --config "$CONFIG" --quiet --set data="$WORK/synth-train" cache="$WORK/cache" data_workers="$WORKERS" \
     run_dir="$WORK/run" device="$DEVICE" "$@"
 $PY "${T[@]}" evaluate --model "$WORK/run/model.safetensors" --data "$WORK/synth-heldout" --sheet training \
     --cache "$WORK/cache" --device "$DEVICE" --write-card heldout --json --quiet > "$WORK/heldout_metrics.json"

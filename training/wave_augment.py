@@ -16,6 +16,8 @@ copies. What a copy may get, in this order, each with its config key:
 - ``aug_codec_p``: a telephone or VoIP channel of the synthetic generator (band limit, AGC and
   a G.711 / GSM / G.726 / Opus codec round trip; ``training.synth.channel_spec``, families
   ``CODEC_FAMILIES``);
+- ``aug_channels``: which of those families (``telephone``, ``voip``, ``room``) codec and room
+  copies may draw from (default all; leave one out to keep it unseen, as ``training.lomo`` does);
 - ``aug_reverb_p``: its ``room`` family (a simulated room, pyroomacoustics, with babble or cafe
   noise); a config asking for codecs or rooms where the generator's channels do not exist is
   refused before any data is read;
@@ -42,6 +44,7 @@ from sand_gui.errors import UsageError
 NOISE_COLOURS = ("white", "pink", "brown")  # the fallback noises (no training.synth.noise)
 CODEC_FAMILIES = ("telephone", "voip")  # training.synth.channel_spec families that hold a codec
 ROOM_FAMILIES = ("room",)
+AUG_CHANNELS = CODEC_FAMILIES + ROOM_FAMILIES  # the config's aug_channels: what codec/room copies may use
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class WaveAugment:
     gain_db: float = 0.0
     speed: float = 0.0
     pitch_semitones: float = 0.0
+    channels: tuple[str, ...] = AUG_CHANNELS
 
     @classmethod
     def from_config(cls, cfg) -> WaveAugment:
@@ -66,6 +70,7 @@ class WaveAugment:
             gain_db=float(cfg.aug_gain_db),
             speed=float(cfg.aug_speed),
             pitch_semitones=float(cfg.aug_pitch_semitones),
+            channels=tuple(getattr(cfg, "aug_channels", AUG_CHANNELS)),
         )
 
     @property
@@ -73,9 +78,19 @@ class WaveAugment:
         """Whether any copy could differ from the clean recording."""
         return any((self.codec_p, self.reverb_p, self.noise_p, self.gain_db, self.speed, self.pitch_semitones))
 
+    def codec_families(self) -> tuple[str, ...]:
+        return tuple(f for f in CODEC_FAMILIES if f in self.channels)
+
+    def room_families(self) -> tuple[str, ...]:
+        return tuple(f for f in ROOM_FAMILIES if f in self.channels)
+
     def key(self) -> str:
-        """Short hash of the settings: the name of their feature cache."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """Short hash of the settings: the name of their feature cache (the default channel
+        list is left out, so caches made before ``aug_channels`` existed keep their name)."""
+        settings = asdict(self)
+        if tuple(settings["channels"]) == AUG_CHANNELS:
+            del settings["channels"]
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def variant_rng(seed: int, patient: str, task: str, variant: int) -> np.random.Generator:
@@ -104,12 +119,21 @@ def _noise():
 
 
 def check_available(aug: WaveAugment) -> None:
-    """UsageError when the config asks for codecs or rooms and no channel model offers them."""
+    """UsageError when the config asks for codecs or rooms and no channel model offers them, or
+    when ``aug_channels`` leaves none to draw from."""
     if (aug.codec_p > 0 or aug.reverb_p > 0) and _channel() is None:
         raise UsageError(
             "aug_codec_p and aug_reverb_p need training.synth.channel_spec.apply_channel, which this version "
             "lacks; set them to 0."
         )
+    for p, name, fams, offer in (
+        (aug.codec_p, "aug_codec_p", aug.codec_families(), CODEC_FAMILIES),
+        (aug.reverb_p, "aug_reverb_p", aug.room_families(), ROOM_FAMILIES),
+    ):
+        if p > 0 and not fams:
+            raise UsageError(
+                f"{name} is {p:g} but aug_channels holds none of {', '.join(offer)}; add one or set {name} to 0."
+            )
 
 
 def coloured_noise(n: int, *, colour: str, rng: np.random.Generator) -> np.ndarray:
@@ -208,7 +232,10 @@ def augment_wave(
     if aug.pitch_semitones > 0:
         y = shift_pitch(y, semitones=semitones, sample_rate=sample_rate)
         done.append(f"pitch {semitones:+.2f} st")
-    for chosen, families in ((draws[0] < aug.codec_p, CODEC_FAMILIES), (draws[1] < aug.reverb_p, ROOM_FAMILIES)):
+    for chosen, families in (
+        (draws[0] < aug.codec_p, aug.codec_families()),
+        (draws[1] < aug.reverb_p, aug.room_families()),
+    ):
         if chosen:
             check_available(aug)
             channel = _channel()

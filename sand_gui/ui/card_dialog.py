@@ -43,9 +43,12 @@ SYNTHETIC_TEXT = (
 LEVEL_NAMES = {
     "patient_level": "per patient (vote of the 8 tasks)",
     "recording_level": "per recording",
+    "in_distribution": "families it trained on",
+    "out_of_distribution": "only families it never heard",
 }
 SET_NAMES = {
     "heldout": "Held-out test",
+    "lomo": "Same recipe trained on some synthesis families",
     "validation": "Validation",
     "test": "Test",
     "train": "Training",

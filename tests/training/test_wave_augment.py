@@ -15,7 +15,7 @@ from train_helpers import TINY_FEATURES, write_config
 
 from sand_gui.errors import UsageError
 from training.config import CONFIG_DIR, TrainConfig, load_config
-from training.data import Item, RecordingRef, batches, load_variants, make_variant, random_window
+from training.data import Item, RecordingRef, batches, load_items, load_variants, make_variant, random_window
 from training.wave_augment import (
     WaveAugment,
     _channel,
@@ -114,11 +114,62 @@ def test_codecs_and_rooms_need_a_channel_model():
     check_available(WaveAugment(noise_p=1.0))  # what needs nothing else is always available
 
 
+def test_aug_channels_keeps_a_held_out_channel_out_of_every_copy():
+    """A LOMO recipe trains without the VoIP codec: ``aug_channels`` without voip must never
+    give a voip copy, whatever the draw; the default list draws both codec families."""
+    if _channel() is None:
+        pytest.skip("the generator's channels are not installed")
+    x = vowel(1.0)
+    cfg = load_config(CONFIG_DIR / "robust.yaml", ["aug_channels=[telephone, room]"])
+    only = WaveAugment.from_config(cfg)
+    assert only.codec_families() == ("telephone",) and only.room_families() == ("room",)
+    seen = {
+        augment_wave(
+            x,
+            sample_rate=SR,
+            aug=WaveAugment(codec_p=1.0, channels=only.channels),
+            rng=variant_rng(1, "ID001", "phonationA", k),
+        )[1][0].split()[0]
+        for k in range(12)
+    }
+    assert seen == {"telephone"}
+    both = {
+        augment_wave(x, sample_rate=SR, aug=WaveAugment(codec_p=1.0), rng=variant_rng(1, "ID001", "phonationA", k))[1][
+            0
+        ].split()[0]
+        for k in range(12)
+    }
+    assert both == {"telephone", "voip"}
+    assert WaveAugment().key() == WaveAugment(channels=("telephone", "voip", "room")).key()  # old caches keep names
+    assert only.key() != WaveAugment.from_config(load_config(CONFIG_DIR / "robust.yaml")).key()
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [("[telephone]", True), ("telephone,room", True), ("[]", False), ("[smartphone]", False), ("3", False)],
+)
+def test_aug_channels_is_checked_with_the_config(value, ok, tmp_path):
+    if ok:
+        assert load_config(CONFIG_DIR / "robust.yaml", [f"aug_channels={value}"]).aug_channels
+        return
+    with pytest.raises(UsageError) as info:
+        load_config(CONFIG_DIR / "robust.yaml", [f"aug_channels={value}"])
+    assert "aug_channels" in str(info.value) and "telephone, voip, room" in str(info.value)
+
+
+def test_codec_copies_without_a_codec_family_are_refused_before_any_data():
+    if _channel() is None:
+        pytest.skip("the generator's channels are not installed")
+    with pytest.raises(UsageError) as info:
+        check_available(WaveAugment(codec_p=0.3, channels=("room",)))
+    assert str(info.value).startswith("aug_codec_p is 0.3 but aug_channels holds none of telephone, voip")
+
+
 # --- the seed recipe is untouched --------------------------------------------------------
 
 
 def test_augmentation_is_off_in_the_defaults_and_the_seed_configs():
-    for cfg in [TrainConfig()] + [load_config(CONFIG_DIR / n) for n in ("convnext_base.yaml", "bundled.yaml")]:
+    for cfg in [TrainConfig(), load_config(CONFIG_DIR / "convnext_base.yaml")]:  # the seed's recipe
         assert all(not getattr(cfg, k) for k in AUG_KEYS) and cfg.aug_pitch_semitones == 0
         assert cfg.loss == "focal" and cfg.vote == "majority"
         assert not WaveAugment.from_config(cfg).active
@@ -215,3 +266,36 @@ def test_fit_with_augmented_copies_trains_and_records_the_recipe(tmp_path, corpu
     unusable = [line for line in capsys.readouterr().err.splitlines() if ": augmented copy 0: " in line]
     # one copy of each of the 80 training recordings (none of the validation ones), or a line saying why not
     assert len(copies) + len(unusable) == 80 and len(copies) >= 72
+
+
+def test_copies_and_features_made_by_two_processes_equal_those_made_by_one(tmp_path):
+    """``data_workers`` changes who computes, never what: features and augmented copies from a
+    spawned pool are byte-identical to the serial ones, in the same order, with the same skips."""
+    root = tmp_path / "corpus"
+    refs = []
+    for i, f0 in enumerate((110.0, 160.0, 220.0)):
+        for task in ("phonationA", "rhythmPA"):
+            path = root / task / f"ID00{i}_{task}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, vowel(1.5, f0=f0) if task == "phonationA" else vowel(1.5, f0=f0) * 0.5, SR, subtype="PCM_16")
+            refs.append(RecordingRef(f"ID00{i}", task, path, 3))
+    silent = root / "phonationA" / "ID009_phonationA.wav"
+    sf.write(silent, np.zeros(SR, dtype=np.float32), SR, subtype="PCM_16")
+    refs.append(RecordingRef("ID009", "phonationA", silent, 3))
+    from training.config import make_spec
+
+    spec = make_spec(TINY_FEATURES)
+    aug = WaveAugment(noise_p=0.5, gain_db=3.0, speed=0.05)
+    one, skip1 = load_items(refs, spec=spec, workers=1)
+    two, skip2 = load_items(refs, spec=spec, workers=2)
+    assert [it.ref for it in one] == [it.ref for it in two] and len(one) == 6 and skip1 == skip2 and len(skip1) == 1
+    assert all(torch.equal(a.features, b.features) for a, b in zip(one, two))
+    s1 = load_variants(one, spec=spec, aug=aug, seed=3, count=2, workers=1)
+    s2 = load_variants(two, spec=spec, aug=aug, seed=3, count=2, workers=2, cache=tmp_path / "cache")
+    assert s1 == s2
+    for a, b in zip(one, two):
+        assert len(a.variants) == len(b.variants) == 2
+        assert all(torch.equal(x, y) for x, y in zip(a.variants, b.variants))
+    again = [Item(it.ref, it.features) for it in two]
+    load_variants(again, spec=spec, aug=aug, seed=3, count=2, workers=2, cache=tmp_path / "cache")  # from the cache
+    assert all(torch.equal(x, y) for a, b in zip(again, one) for x, y in zip(a.variants, b.variants))

@@ -177,3 +177,38 @@ def test_rows_from_the_card_json():
     ]
     text = card_html(card())
     assert SYNTHETIC_TEXT in text and "89.7 %" in text and "{&quot;" not in text
+
+
+def test_a_leave_one_mechanism_out_entry_shows_as_two_evaluations_with_its_split_below():
+    """``metrics.lomo`` (``training.lomo.card_entry``) is read as two evaluations of the same
+    recipe — on the families it trained on, and on families it never heard — with per-class
+    recall; the split and the recipe stay readable as plain rows."""
+    from training.lomo import HELD_OUT, SEEN, card_entry, summarise
+
+    def result(pred):
+        from sand_gui.metrics import ordinal_report, report
+
+        y = [1, 2, 3, 4, 5]
+        return {
+            "patient_level": report(y, pred, list(range(1, 6))) | ordinal_report(y, pred, list(range(1, 6))),
+            "recording_level": report(y, pred, list(range(1, 6))),
+        }
+
+    res = {
+        "split": {"seen": SEEN, "held_out": HELD_OUT},
+        "test_patients": 5,
+        "priors": "uniform",
+        "rows": {
+            "in distribution (seen families)": summarise(result([1, 2, 3, 4, 5])),
+            "out of distribution (held-out families)": summarise(result([5, 5, 5, 4, 5])),
+        },
+    }
+    evals = metric_evaluations({"lomo": card_entry(res, recipe="robust.yaml")})
+    assert [e.title for e in evals] == [
+        "Same recipe trained on some synthesis families, families it trained on",
+        "Same recipe trained on some synthesis families, only families it never heard",
+    ]
+    out = evals[1]
+    assert out.n == 5 and out.macro_f1 < 0.3 and out.per_class["1"]["recall"] == 0.0 and out.confusion[0][4] == 1
+    rows = dict(flat_items({"lomo": card_entry(res, recipe="robust.yaml")}, skip_evaluations=True))
+    assert rows["lomo.recipe"] == "robust.yaml" and rows["lomo.split.held_out.tracts"] == "parallel"
