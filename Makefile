@@ -5,10 +5,18 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test lint run bench clean
 
-$(STAMP): pyproject.toml
+# The venv gets exactly the versions pinned in .ci/lock.txt (Linux x86_64, CPython 3.11); `LOCK=` resolves
+# afresh from pyproject.toml's ranges instead (other platforms, or to refresh the lock). No pip cache is
+# written: the venv is already about 5.5 GB (PyTorch's CUDA build is the one on this disk).
+LOCK ?= .ci/lock.txt
+PIP  := $(PY) -m pip install --no-cache-dir --progress-bar off
+
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test,measures]'
+	@bash .ci/disk-check $(VENV) 6
+	$(PIP) pip==26.3
+	if [ -n "$(LOCK)" ]; then $(PIP) --no-deps -r $(LOCK) && $(PIP) --no-deps -e .; \
+	else $(PIP) -e '.[test,measures]'; fi
 	touch $(STAMP)
 
 # ruff (lint + format) and import-linter (the core never imports Qt or training; no upward imports).
