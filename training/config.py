@@ -89,6 +89,7 @@ class TrainConfig:
     aug_gain_db: float = 0.0  # gain drawn from +/- this many dB
     aug_speed: float = 0.0  # speed (tempo and pitch) drawn from 1 +/- this share
     aug_pitch_semitones: float = 0.0  # pitch shift drawn from +/- this many semitones
+    aug_eq_db: float = 0.0  # spectral envelope re-coloured by a smooth random curve of +/- this many dB
     data_workers: int = 1  # processes making features and augmented copies that are not cached yet
     aug_channels: list = field(default_factory=lambda: ["telephone", "voip", "room"])  # what codec/room copies use
     # running
@@ -429,6 +430,7 @@ RULES: dict[str, Callable] = {
     "aug_gain_db": _float(0.0, 40.0),
     "aug_speed": _float(0.0, 0.3),
     "aug_pitch_semitones": _float(0.0, 4.0),
+    "aug_eq_db": _float(0.0, 24.0),
     "aug_channels": _aug_channels,
     "data_workers": _int(1, 256),
     "seed": _int(0, 2**32 - 1),

@@ -65,6 +65,7 @@ AUG_KEYS = (
     "aug_gain_db",
     "aug_speed",
     "aug_pitch_semitones",
+    "aug_eq_db",
     "aug_channels",
 )
 

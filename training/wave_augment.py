@@ -13,6 +13,13 @@ copies. What a copy may get, in this order, each with its config key:
 - ``aug_pitch_semitones``: pitch shifted by up to that many semitones, duration kept
   (a phase vocoder, as ``librosa.effects.pitch_shift``); F0 differs between speakers anyway, the severity cues
   (jitter, shimmer, HNR, rate) are meant to survive it;
+- ``aug_eq_db``: the copy's spectral envelope re-coloured by a smooth random gain curve (six
+  points, log-spaced from 100 Hz to the Nyquist frequency, each +/- that many dB), as another
+  vocal tract, microphone or phone would colour it. A fixed linear filter leaves what severity
+  changes over time (jitter, shimmer, HNR per band, rate) as it was, so the network is pushed
+  to those instead of to one synthesiser's or device's spectral fingerprint. Its numbers come
+  from a child of the copy's generator (``Generator.spawn``), so copies made without it are
+  unchanged;
 - ``aug_codec_p``: a telephone or VoIP channel of the synthetic generator (band limit, AGC and
   a G.711 / GSM / G.726 / Opus codec round trip; ``training.synth.channel_spec``, families
   ``CODEC_FAMILIES``);
@@ -59,6 +66,7 @@ class WaveAugment:
     speed: float = 0.0
     pitch_semitones: float = 0.0
     channels: tuple[str, ...] = AUG_CHANNELS
+    eq_db: float = 0.0
 
     @classmethod
     def from_config(cls, cfg) -> WaveAugment:
@@ -71,12 +79,15 @@ class WaveAugment:
             speed=float(cfg.aug_speed),
             pitch_semitones=float(cfg.aug_pitch_semitones),
             channels=tuple(getattr(cfg, "aug_channels", AUG_CHANNELS)),
+            eq_db=float(getattr(cfg, "aug_eq_db", 0.0)),
         )
 
     @property
     def active(self) -> bool:
         """Whether any copy could differ from the clean recording."""
-        return any((self.codec_p, self.reverb_p, self.noise_p, self.gain_db, self.speed, self.pitch_semitones))
+        return any(
+            (self.codec_p, self.reverb_p, self.noise_p, self.gain_db, self.speed, self.pitch_semitones, self.eq_db)
+        )
 
     def codec_families(self) -> tuple[str, ...]:
         return tuple(f for f in CODEC_FAMILIES if f in self.channels)
@@ -86,10 +97,12 @@ class WaveAugment:
 
     def key(self) -> str:
         """Short hash of the settings: the name of their feature cache (the default channel
-        list is left out, so caches made before ``aug_channels`` existed keep their name)."""
+        list and a zero ``eq_db`` are left out, so caches made before those keys existed keep their name)."""
         settings = asdict(self)
         if tuple(settings["channels"]) == AUG_CHANNELS:
             del settings["channels"]
+        if not settings["eq_db"]:
+            del settings["eq_db"]
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -206,6 +219,33 @@ def shift_pitch(x: np.ndarray, *, semitones: float, sample_rate: int) -> np.ndar
     return y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
 
 
+EQ_POINTS = 6  # control points of aug_eq_db's gain curve
+EQ_LOW_HZ = 100.0  # the lowest one; the highest is the Nyquist frequency
+
+
+def eq_curve(n_bins: int, *, sample_rate: int, gains_db: np.ndarray) -> np.ndarray:
+    """Linear gains [shape=(n_bins,)] for an rfft of ``n_bins`` bins: ``gains_db`` at
+    ``len(gains_db)`` log-spaced frequencies from 100 Hz to Nyquist, interpolated in dB over
+    log-frequency (flat below the first point and at DC)."""
+    freqs = np.linspace(0.0, sample_rate / 2, n_bins)
+    points = np.geomspace(EQ_LOW_HZ, sample_rate / 2, len(gains_db))
+    db = np.interp(np.log(np.maximum(freqs, 1.0)), np.log(points), np.asarray(gains_db, dtype=np.float64))
+    return 10 ** (db / 20)
+
+
+def recolour(x: np.ndarray, *, sample_rate: int, gains_db: np.ndarray) -> np.ndarray:
+    """``x`` [shape=(n,)] through the zero-phase filter of ``eq_curve``, its speech RMS kept
+    (so the colour changes, not the level; the gain step sets the level)."""
+    if len(x) < 2:
+        return x
+    spectrum = np.fft.rfft(np.asarray(x, dtype=np.float64))
+    y = np.fft.irfft(spectrum * eq_curve(len(spectrum), sample_rate=sample_rate, gains_db=gains_db), len(x))
+    before, after = speech_rms(np.asarray(x, dtype=np.float64)), speech_rms(y)
+    if after > 0 and before > 0:
+        y *= before / after
+    return y.astype(np.float32)
+
+
 def augment_wave(
     x: np.ndarray, *, sample_rate: int, aug: WaveAugment, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[str]]:
@@ -226,6 +266,11 @@ def augment_wave(
     gain = rng.uniform(-aug.gain_db, aug.gain_db)
     done: list[str] = []
     y = np.asarray(x, dtype=np.float32)
+    if aug.eq_db > 0:  # from a child generator: the draws above and below are those of a copy without it
+        eq_rng = rng.spawn(1)[0]
+        gains = eq_rng.uniform(-aug.eq_db, aug.eq_db, EQ_POINTS)
+        y = np.clip(recolour(y, sample_rate=sample_rate, gains_db=gains), -1.0, 1.0)
+        done.append("EQ " + " ".join(f"{g:+.0f}" for g in gains) + " dB")
     if aug.speed > 0:
         y = change_speed(y, factor=factor, sample_rate=sample_rate)
         done.append(f"speed x{factor:.3f}")

@@ -23,13 +23,15 @@ from training.wave_augment import (
     augment_wave,
     change_speed,
     check_available,
+    eq_curve,
+    recolour,
     shift_pitch,
     speech_rms,
     variant_rng,
 )
 
 SR = 8000
-AUG_KEYS = ("aug_variants", "aug_codec_p", "aug_reverb_p", "aug_noise_p", "aug_gain_db", "aug_speed")
+AUG_KEYS = ("aug_variants", "aug_codec_p", "aug_reverb_p", "aug_noise_p", "aug_gain_db", "aug_speed", "aug_eq_db")
 
 
 def _f0(x: np.ndarray) -> float:
@@ -78,6 +80,50 @@ def test_copies_are_deterministic_per_seed_recording_and_copy():
     assert [w.split()[0] for w in what] == ["speed", "pitch", what[2].split()[0], "gain"] and "noise" in what[2]
 
 
+def test_eq_recolours_the_spectrum_by_the_drawn_curve_and_keeps_the_level():
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(3 * SR)).astype(np.float32)
+    flat = recolour(x, sample_rate=SR, gains_db=np.zeros(6))
+    assert np.allclose(flat, x, atol=1e-5)
+    tilted = recolour(x, sample_rate=SR, gains_db=np.array([-9.0, -6, -3, 3, 6, 9]))
+    assert speech_rms(tilted) == pytest.approx(speech_rms(x), rel=1e-3)
+
+    def band_db(y, lo, hi):
+        power = np.abs(np.fft.rfft(y)) ** 2
+        freqs = np.fft.rfftfreq(len(y), 1 / SR)
+        return 10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean())
+
+    change = (band_db(tilted, 3000, 3900) - band_db(x, 3000, 3900)) - (band_db(tilted, 120, 200) - band_db(x, 120, 200))
+    assert change == pytest.approx(17.0, abs=2.5)  # about +8.5 dB near Nyquist against about -8.5 dB near 150 Hz
+    curve = eq_curve(1001, sample_rate=SR, gains_db=np.array([6.0, 0, 0, 0, 0, -6]))
+    assert curve[0] == pytest.approx(10 ** (6 / 20)) and curve[-1] == pytest.approx(10 ** (-6 / 20))
+
+
+def test_eq_changes_no_other_draw_of_a_copy_and_keeps_the_pitch():
+    x = vowel(2.0, seed=1)
+    base = WaveAugment(noise_p=1.0, gain_db=6.0, speed=0.05)
+    with_eq = WaveAugment(noise_p=1.0, gain_db=6.0, speed=0.05, eq_db=6.0)
+    a, what_a = augment_wave(x, sample_rate=SR, aug=base, rng=variant_rng(3, "ID001", "phonationA", 0))
+    b, what_b = augment_wave(x, sample_rate=SR, aug=with_eq, rng=variant_rng(3, "ID001", "phonationA", 0))
+    assert what_b[0].startswith("EQ ") and what_b[1:] == what_a  # same speed, noise, SNR and gain
+    assert len(a) == len(b) and not np.array_equal(a, b)
+    tone = _tone()
+    y, _ = augment_wave(tone, sample_rate=SR, aug=WaveAugment(eq_db=12.0), rng=np.random.default_rng(5))
+    assert _f0(y) == pytest.approx(150.0, abs=1.0)
+
+
+def test_eq_off_keeps_the_old_cache_name_and_on_makes_a_new_one():
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    aug = WaveAugment(noise_p=0.3, gain_db=6.0)
+    old = {k: v for k, v in asdict(aug).items() if k not in ("channels", "eq_db")}  # the settings before eq_db
+    assert aug.key() == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:12]
+    assert WaveAugment(noise_p=0.3, gain_db=6.0, eq_db=6.0).key() != aug.key()
+    assert WaveAugment(eq_db=6.0).active
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     noise=st.floats(0, 1),
@@ -86,12 +132,13 @@ def test_copies_are_deterministic_per_seed_recording_and_copy():
     pitch=st.floats(0, 4),
     snr=st.tuples(st.floats(-10, 80), st.floats(-10, 80)).map(sorted),
     seed=st.integers(0, 2**32 - 1),
+    eq=st.floats(0, 24),
 )
-def test_any_allowed_setting_gives_finite_full_scale_audio(noise, gain, speed, pitch, snr, seed):
-    aug = WaveAugment(noise_p=noise, gain_db=gain, speed=speed, pitch_semitones=pitch, snr_db=tuple(snr))
+def test_any_allowed_setting_gives_finite_full_scale_audio(noise, gain, speed, pitch, snr, seed, eq):
+    aug = WaveAugment(noise_p=noise, gain_db=gain, speed=speed, pitch_semitones=pitch, snr_db=tuple(snr), eq_db=eq)
     y, _ = augment_wave(vowel(1.0, seed=0), sample_rate=SR, aug=aug, rng=np.random.default_rng(seed))
     assert y.dtype == np.float32 and np.isfinite(y).all() and len(y) > 0.7 * SR
-    if gain > 0:
+    if gain > 0 or eq > 0:
         assert np.abs(y).max() <= 1.0
 
 
