@@ -21,7 +21,7 @@ from sand_gui.model import Classifier
 from sand_gui.resources import default_bundle_path
 
 from .data import Skip, list_recordings, load_items, resolve_sheet, select_patients
-from .metrics import evaluate_records, patient_votes, report, support_warnings
+from .metrics import evaluate_records, ordinal_report, patient_votes, support_warnings
 
 
 def model_path(model: str | Path | None) -> Path:
@@ -123,7 +123,8 @@ def fusion_scores(
     bundle, layout: SandLayout, patients, records, *, cache=None, workers: int = 1, progress=False
 ) -> dict:
     """Patient-level reports of the network (its vote), the measures classifier alone and the
-    fusion (the app's rule, ``sand_gui.fusion.combine``) on the patients the network can score."""
+    fusion (the app's rule, ``sand_gui.fusion.combine``) on the patients the network can score,
+    each with the ordinal scores (MAE, QWK) beside macro-F1."""
     import numpy as np
 
     from sand_gui.fusion import Fusion, combine
@@ -148,9 +149,9 @@ def fusion_scores(
         "decision": fusion.decision,
         "rule": fusion.describe(),
         "without_measures": int(np.isnan(x).all(axis=1).sum()),
-        "network": report(y, [int(v) for v in votes], classes),
-        "measures": report(y, alone, classes),
-        "fusion": report(y, [int(v) for v in fused], classes),
+        "network": ordinal_report(y, [int(v) for v in votes], classes),
+        "measures": ordinal_report(y, alone, classes),
+        "fusion": ordinal_report(y, [int(v) for v in fused], classes),
     }
 
 
@@ -165,6 +166,8 @@ def format_side_by_side(f: dict) -> str:
 
     lines.append(row("macro-F1", [f[c]["macro_f1"] for c in cols]))
     lines.append(row("accuracy", [f[c]["accuracy"] for c in cols]))
+    lines.append(row("MAE", [f[c].get("mean_absolute_error") for c in cols]))
+    lines.append(row("QWK", [f[c].get("quadratic_weighted_kappa") for c in cols]))
     for k in f["network"]["per_class"]:
         lines.append(row(f"F1 class {k}", [f[c]["per_class"][k]["f1"] for c in cols]))
     if f["without_measures"]:

@@ -55,9 +55,18 @@ def test_evaluate_side_by_side(fused, capsys):
     assert {"network", "measures", "fusion"} <= set(parts)
     assert parts["network"]["macro_f1"] == res["patient_level"]["macro_f1"]  # the network's vote, as without fusion
     assert all(parts[k]["n"] == res["patient_level"]["n"] for k in ("measures", "fusion"))
+    for k in ("network", "measures", "fusion"):  # the ordinal scores for every part, not only the network
+        assert parts[k]["mean_absolute_error"] == pytest.approx(_mae(parts[k]["confusion_matrix"]))
+    assert parts["network"]["quadratic_weighted_kappa"] == res["patient_level"]["quadratic_weighted_kappa"]
     assert main([*argv, "--cache", str(root / "cache"), "--device", "cpu", "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "ConvNeXt" in text and "measures" in text and "F1 class 5" in text
+    assert "ConvNeXt" in text and "measures" in text and "F1 class 5" in text and "QWK" in text
+
+
+def _mae(confusion: list[list[int]]) -> float:
+    """Mean |true - predicted| class distance read off a confusion matrix (rows: true classes in order)."""
+    n = sum(map(sum, confusion))
+    return sum(abs(i - j) * c for i, row in enumerate(confusion) for j, c in enumerate(row)) / n
 
 
 @pytest.mark.parametrize(
