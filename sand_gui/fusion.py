@@ -121,13 +121,22 @@ class Fusion:
             source=source,
         )
 
+    @property
+    def fixed_because(self) -> str | None:
+        """Why the rule was fixed by whoever fused the bundle (``sand-train fuse --rule``), or None
+        when it is the one the validation patients preferred."""
+        why = self.section.get("validation", {}).get("fixed_because")
+        return one_line(why, limit=200) if isinstance(why, str) and why.strip() else None
+
     def describe(self) -> str:
         """One line: the rule, e.g. "fusion of the network (w=0.6) and the measures (w=0.4)"."""
+        why = f"fixed: {self.fixed_because}" if self.fixed_because else "validation preferred it to the fusion"
         if self.decision == "network":
-            return "the network's vote (validation preferred it to the fusion)"
+            return f"the network's vote ({why})"
         if self.decision == "measures":
-            return "the measures classifier alone (validation preferred it to the fusion)"
-        return f"fusion of the network (w={self.w_network:.2f}) and the measures (w={1 - self.w_network:.2f})"
+            return f"the measures classifier alone ({why})"
+        rule = f"fusion of the network (w={self.w_network:.2f}) and the measures (w={1 - self.w_network:.2f})"
+        return f"{rule} ({why})" if self.fixed_because else rule
 
     def probabilities_of(self, vectors: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(n, n_classes)] of measure vectors [shape=(n, n_features)]
@@ -206,18 +215,22 @@ def fuse(result, measures: PatientMeasures | None, fusion: Fusion | None) -> Fus
     mp = fusion.probabilities_of(vector[None, :])[0]
     meas = {c: float(p) for c, p in zip(fusion.class_numbers, mp)}
     note = f" ({missing} of {len(vector)} measures missing)" if missing else ""
+    fixed = f"fixed by the bundle's maker: {fusion.fixed_because}" if fusion.fixed_because else ""
     if fusion.decision == "network":
         alone.measures_probabilities, alone.missing_measures = meas, missing
-        alone.reason = "network only: the bundle's validation patients scored best with the network's vote"
+        why = fixed or "the bundle's validation patients scored best with the network's vote"
+        alone.reason = f"network only: {why}"
         return alone
     w = 0.0 if fusion.decision == "measures" else fusion.w_network
     p = {c: w * net[c] + (1 - w) * meas[c] for c in fusion.class_numbers}
     row = np.array([[net[c] for c in fusion.class_numbers]])
     final = int(combine(fusion.decision, w, row, np.array([verdict.final_class]), mp[None, :], fusion.class_numbers)[0])
     if fusion.decision == "measures":
-        used, reason = "measures", f"measures only: the bundle's validation patients scored best with them{note}"
+        why = fixed or "the bundle's validation patients scored best with them"
+        used, reason = "measures", f"measures only: {why}{note}"
     else:
-        used, reason = "fusion", f"fusion of the network (w={w:.2f}) and the measures (w={1 - w:.2f}){note}"
+        rule = f"fusion of the network (w={w:.2f}) and the measures (w={1 - w:.2f})"
+        used, reason = "fusion", f"{rule} ({fixed}){note}" if fixed else f"{rule}{note}"
     return FusedVerdict(
         final,
         p,

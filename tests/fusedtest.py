@@ -33,14 +33,14 @@ def measures_model_json(*, n_classes: int = 5, n_features: int = len(FEATURE_NAM
     return bytes(booster.save_raw("json"))
 
 
-def fusion_section(*, decision: str = "weighted", w: float = 0.5, names=FEATURE_NAMES) -> dict:
+def fusion_section(*, decision: str = "weighted", w: float = 0.5, names=FEATURE_NAMES, validation=None) -> dict:
     return {
         "feature_names": list(names),
         "measures": measures_identity(sample_rate=TEST_SPEC.sample_rate),
         "decision": decision,
         "w_network": w,
         "model_sha256": "0" * 64,
-        "validation": {"patients": 0},
+        "validation": validation if validation is not None else {"patients": 0},
         "training": {"patients": 40},
     }
 

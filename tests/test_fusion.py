@@ -131,6 +131,28 @@ def test_decision_network_keeps_vote(tmp_path):
     assert v.measures_probabilities and "validation" in v.reason
 
 
+@pytest.mark.parametrize("decision, w, used", [("measures", 0.0, "measures"), ("weighted", 0.3, "fusion")])
+def test_a_rule_fixed_by_the_bundles_maker_says_why(tmp_path, decision, w, used):
+    why = "the leave-one-mechanism-out table says the measures carry over to unheard voices"
+    validation = {"patients": 40, "fixed_because": why, "preferred": {"decision": "weighted", "w_network": 0.8}}
+    path = make_fused_bundle(tmp_path / "f.safetensors", decision=decision, w=w, validation=validation)
+    fusion = Fusion.from_bundle(load_bundle(path))
+    v = fuse(NET, patient({FEATURE_NAMES[0]: 40.0}), fusion)
+    assert v.used == used and f"fixed by the bundle's maker: {why}" in v.reason and "validation" not in v.reason
+    assert fusion.fixed_because == why and f"fixed: {why}" in fusion.describe()
+
+
+@pytest.mark.parametrize("hostile", [123, "", "line one\nline two " + "x" * 500, ["a list"]])
+def test_a_hostile_reason_for_a_fixed_rule_stays_one_short_line_or_is_ignored(tmp_path, hostile):
+    validation = {"patients": 1, "fixed_because": hostile}
+    path = make_fused_bundle(tmp_path / "h.safetensors", decision="measures", w=0.0, validation=validation)
+    fusion = Fusion.from_bundle(load_bundle(path))
+    v = fuse(NET, patient({FEATURE_NAMES[0]: 40.0}), fusion)
+    assert "\n" not in v.reason and len(v.reason) < 300
+    if not (isinstance(hostile, str) and hostile.strip()):
+        assert fusion.fixed_because is None and "validation" in v.reason
+
+
 def test_wrong_feature_names_refused(tmp_path):
     names = [f"other.m{i}" for i in range(len(FEATURE_NAMES))]
     bundle = load_bundle(make_fused_bundle(tmp_path / "w.safetensors", names=names))

@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--workers", type=int, default=1, help="processes measuring recordings (default: 1)")
     u.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     u.add_argument("--out", required=True, help="the fused bundle to write (.safetensors)")
+    u.add_argument(
+        "--rule",
+        default="auto",
+        help="auto (default: the validation patients choose), or fix it: network, measures, w=W (with --because)",
+    )
+    u.add_argument("--because", default="", help="why the rule is fixed (one sentence, kept in the card)")
     u.add_argument("--json", action="store_true", help="print a JSON summary instead of a table")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -219,6 +225,8 @@ def cmd_fuse(a) -> int:
         workers=a.workers,
         device=a.device,
         progress=not a.quiet,
+        rule=a.rule,
+        because=a.because,
     )
     _warn_skipped(res["skipped"])
     print(json.dumps(res, indent=1, allow_nan=False) if a.json else format_summary(res))

@@ -7,7 +7,11 @@
 4. Choose the rule on the validation patients only (``fit_fusion``): the network's vote, the
    measures alone, or ``w * network + (1 - w) * measures`` for w on a grid over [0, 1]. The
    network's vote and the measures alone are candidates, so the chosen rule never scores below
-   the better of the two on these patients.
+   the better of the two on these patients. ``rule`` fixes it instead (``--rule measures``,
+   ``network`` or ``w=0.3``, with ``--because``, stored in the card): for a model whose
+   validation patients come from the same simulation as its training patients, where the
+   leave-one-mechanism-out table (``training.lomo``) says which part carries over to unheard
+   voices and validation cannot.
 5. Write a new bundle: the same weights, the card with a ``fusion`` section, and the measures
    model's XGBoost JSON inside the same sealed file (``sand_gui.bundle``).
 """
@@ -73,6 +77,28 @@ def fit_fusion(
     return FusionChoice(best[0], best[1], float(best_key[0]), float(best_key[1]), scored)
 
 
+def parse_rule(text: str) -> tuple[str, float] | None:
+    """``--rule``: "auto" -> None (the validation patients choose); "network", "measures" or
+    "w=0.30" (weighted, w on the grid) -> (decision, w_network). UsageError otherwise."""
+    t = text.strip().lower()
+    if t == "auto":
+        return None
+    if t == "network":
+        return "network", 1.0
+    if t == "measures":
+        return "measures", 0.0
+    if t.startswith("w="):
+        try:
+            w = round(float(t[2:]), 2)
+        except ValueError:
+            w = -1.0
+        if w in W_GRID:
+            return "weighted", w
+    raise UsageError(
+        f"--rule {one_line(text)}: use auto, network, measures or w=W with W one of 0.00, 0.05, ..., 1.00."
+    )
+
+
 def _network_on(bundle, clf: Classifier, layout: SandLayout, sheet: str, *, cache, progress: bool):
     from .evaluate import _items, _records
 
@@ -92,9 +118,17 @@ def fuse_bundle(
     workers: int = 1,
     device: str = "auto",
     progress: bool = False,
+    rule: str = "auto",
+    because: str = "",
 ) -> dict:
     """Write ``out``: ``model``'s network with a measures classifier fitted on ``train_sheet`` and
-    the fusion rule chosen on ``val_sheet`` of ``data``; returns a summary (strict JSON)."""
+    the fusion rule chosen on ``val_sheet`` of ``data`` (or fixed by ``rule``, for the reason
+    ``because``); returns a summary (strict JSON)."""
+    fixed = parse_rule(rule)
+    if fixed is not None and not because.strip():
+        raise UsageError(
+            f"--rule {one_line(rule)} fixes the fusion rule: say why with --because (it goes into the card)."
+        )
     out = Path(out)
     if out.suffix != ".safetensors":
         raise UsageError(f"--out {one_line(out.name)}: a bundle's name must end in .safetensors.")
@@ -124,6 +158,11 @@ def fuse_bundle(
     meas = predict_proba(fitted.booster, x, n_classes=len(classes))
     meas[np.isnan(x).all(axis=1)] = np.nan  # no measure at all: the network alone, as in the app
     choice = fit_fusion(labels, net, votes, meas, classes)
+    best = {"decision": choice.decision, "w_network": choice.w_network}
+    if fixed is not None:
+        name = fixed[0] if fixed[0] != "weighted" else f"w={fixed[1]:.2f}"
+        scored = choice.candidates[name]
+        choice = FusionChoice(fixed[0], fixed[1], scored["macro_f1"], scored["accuracy"], choice.candidates)
 
     card = bundle.card
     card.fusion = {
@@ -138,7 +177,8 @@ def fuse_bundle(
             "chosen": {"macro_f1": round(choice.macro_f1, 4), "accuracy": round(choice.accuracy, 4)},
             "network": choice.candidates["network"],
             "measures": choice.candidates["measures"],
-        },
+        }
+        | ({"fixed_because": one_line(because, limit=400), "preferred": best} if fixed is not None else {}),
         "training": {
             "sheet": resolve_sheet(train_sheet),
             "patients": len(train_ids),
@@ -165,6 +205,11 @@ def format_summary(res: dict) -> str:
         res["decision"], "the measures alone"
     )
     rows = [("network (vote)", v["network"]), ("measures", v["measures"]), ("chosen", v["chosen"])]
-    lines = [f"{res['out']}: {rule}, chosen on {v['patients']} validation patients [{v['sheet']}]"]
+    if v.get("fixed_because"):
+        rows[-1] = ("fixed rule", v["chosen"])
+        lines = [f"{res['out']}: {rule}, fixed: {v['fixed_because']}"]
+        lines.append(f"  scored on {v['patients']} validation patients [{v['sheet']}]:")
+    else:
+        lines = [f"{res['out']}: {rule}, chosen on {v['patients']} validation patients [{v['sheet']}]"]
     lines += [f"  {name:<15} macro-F1 {s['macro_f1']:.3f}  accuracy {s['accuracy']:.3f}" for name, s in rows]
     return "\n".join(lines)

@@ -69,6 +69,34 @@ def _mae(confusion: list[list[int]]) -> float:
     return sum(abs(i - j) * c for i, row in enumerate(confusion) for j, c in enumerate(row)) / n
 
 
+@pytest.mark.parametrize("rule, decision, w", [("measures", "measures", 0.0), ("w=0.3", "weighted", 0.3)])
+def test_a_fixed_rule_goes_into_the_card_with_its_reason_and_the_preferred_one(fused, capsys, rule, decision, w):
+    root, model, _, _ = fused
+    out = root / f"fixed-{decision}.safetensors"
+    argv = ["fuse", "--model", str(model), "--data", str(root / "corpus"), "--cache", str(root / "cache")]
+    why = "the leave-one-mechanism-out table says the measures carry over"
+    assert main([*argv, "--device", "cpu", "--out", str(out), "--rule", rule, "--because", why, "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert f"fixed: {why}" in text and "fixed rule" in text
+    section = load_bundle(out).card.fusion
+    assert (section["decision"], section["w_network"]) == (decision, w)
+    val = section["validation"]
+    assert val["fixed_because"] == why and val["preferred"]["decision"] in ("weighted", "network", "measures")
+    fusion = Fusion.from_bundle(load_bundle(out))
+    assert fusion.fixed_because == why and why in fusion.describe()  # what the report and the window say
+
+
+def test_a_fixed_rule_needs_a_reason_and_a_known_rule(fused, capsys):
+    root, model, _, _ = fused
+    argv = ["fuse", "--model", str(model), "--data", str(root / "corpus"), "--out", str(root / "x.safetensors")]
+    for extra, words in ((["--rule", "measures"], "--because"), (["--rule", "w=0.33", "--because", "x"], "w=W")):
+        capsys.readouterr()
+        assert main([*argv, *extra, "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("sand-train: error: ") and words in err and "\n" not in err
+    assert not (root / "x.safetensors").exists()
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
