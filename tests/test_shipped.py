@@ -42,7 +42,20 @@ def test_the_default_bundle_is_sealed_format_2_with_its_trained_weights_and_meas
     assert recipe["loss"] == "focal" and recipe["aug_variants"] == 1 and recipe["oversample"] == {}
     lomo = card.metrics["lomo"]
     assert lomo["split"]["held_out"]["tracts"] == ["parallel"] and lomo["out_of_distribution"]["n"] == 100
-    assert lomo["in_distribution"]["macro_f1"] > lomo["out_of_distribution"]["macro_f1"]
+    assert lomo["in_distribution"]["macro_f1"] > lomo["out_of_distribution"]["macro_f1"]  # the network's collapse
+    measures_ood = lomo["out_of_distribution_praat_measures_alone"]
+    assert measures_ood["macro_f1"] == 0.7126179120296767 and measures_ood["per_class"]["1"]["recall"] >= 0.5
+
+
+def test_the_default_bundle_decides_with_its_measures_for_a_reason_it_states():
+    """Fused with the rule fixed to the measures classifier (``sand-train fuse --rule measures``),
+    the held-out scores of all three parts in its card."""
+    card = read_card(default_bundle_path())
+    assert card.fusion["decision"] == "measures" and card.fusion["w_network"] == 0.0
+    assert "never heard" in card.fusion["validation"]["fixed_because"]
+    parts = card.metrics["heldout"]["fusion"]
+    assert parts["network"]["macro_f1"] == card.metrics["heldout"]["patient_level"]["macro_f1"]
+    assert parts["measures"]["macro_f1"] == parts["fusion"]["macro_f1"] == 0.6608607613058262
 
 
 def test_demo_patients_are_marked_synthetic_and_one_per_class():
