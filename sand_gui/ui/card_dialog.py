@@ -46,6 +46,10 @@ LEVEL_NAMES = {
     "in_distribution": "families it trained on",
     "out_of_distribution": "only families it never heard",
 }
+PART_NAMES = {  # a level of a fused bundle's evaluation: "<level>_<part>" (training.lomo.card_entry)
+    "praat_measures_alone": "Praat measures classifier alone",
+    "fusion": "fusion of network and measures (the bundle's rule)",
+}
 SET_NAMES = {
     "heldout": "Held-out test",
     "lomo": "Same recipe trained on some synthesis families",
@@ -70,6 +74,18 @@ class Evaluation:
     confusion: list[list[int]] | None = None  # [true class][predicted class], in the card's class order
 
 
+def level_title(level_key: str) -> str:
+    """A level's name in the table: a known level, a known level with its part ("only families it
+    never heard — Praat measures classifier alone"), or the key with spaces."""
+    if level_key in LEVEL_NAMES:
+        return LEVEL_NAMES[level_key]
+    for base, name in LEVEL_NAMES.items():
+        part = level_key.removeprefix(f"{base}_")
+        if part != level_key:
+            return f"{name} — {PART_NAMES.get(part, part.replace('_', ' '))}"
+    return level_key.replace("_", " ")
+
+
 def _number(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
@@ -92,7 +108,7 @@ def metric_evaluations(metrics: Mapping) -> list[Evaluation]:
         name = SET_NAMES.get(set_key, str(set_key).replace("_", " ").capitalize())
         levels = [(k, v) for k, v in block.items() if _is_level(v)] or ([("", block)] if _is_level(block) else [])
         for level_key, level in levels:
-            title = f"{name}, {LEVEL_NAMES.get(level_key, level_key.replace('_', ' '))}" if level_key else name
+            title = f"{name}, {level_title(level_key)}" if level_key else name
             n = _number(level.get("n"))
             confusion = level.get("confusion_matrix")
             ok = isinstance(confusion, list) and all(isinstance(r, list) for r in confusion)

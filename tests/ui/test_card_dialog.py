@@ -212,3 +212,15 @@ def test_a_leave_one_mechanism_out_entry_shows_as_two_evaluations_with_its_split
     assert out.n == 5 and out.macro_f1 < 0.3 and out.per_class["1"]["recall"] == 0.0 and out.confusion[0][4] == 1
     rows = dict(flat_items({"lomo": card_entry(res, recipe="robust.yaml")}, skip_evaluations=True))
     assert rows["lomo.recipe"] == "robust.yaml" and rows["lomo.split.held_out.tracts"] == "parallel"
+
+
+def test_the_parts_of_a_fused_evaluation_are_named_after_their_level():
+    from sand_gui.ui.card_dialog import level_title
+
+    assert level_title("out_of_distribution") == "only families it never heard"
+    assert level_title("out_of_distribution_praat_measures_alone") == (
+        "only families it never heard — Praat measures classifier alone"
+    )
+    assert level_title("in_distribution_fusion").startswith("families it trained on — fusion")
+    assert level_title("in_distribution_something_new") == "families it trained on — something new"
+    assert level_title("odd_level") == "odd level"
