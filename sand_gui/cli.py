@@ -20,7 +20,8 @@ import os
 import sys
 from pathlib import Path
 
-from .classes import CLASS_NUMBERS, get_class
+from .classes import get_class
+from .decision import patient_class
 from .errors import SandError, UsageError, one_line, storage_error
 from .tasks import TASK_IDS
 
@@ -95,8 +96,9 @@ def literal_patient_id(text: str) -> str:
         ) from None
 
 
-def format_table(result) -> str:
-    """The readable form of an AnalysisResult (one line per task, whatever the file names hold)."""
+def format_table(result, fused=None) -> str:
+    """The readable form of an AnalysisResult (one line per task, whatever the file names hold)
+    and the patient's class (``decision.patient_class``: with ``fused``, the fused verdict's)."""
     d = result.to_dict()
     lines = [f"{'task':<11} {'class':>5} {'conf':>5} {'voiced s':>8}  notes"]
     by_task = {t["task"]: t for t in d["tasks"]}
@@ -113,10 +115,18 @@ def format_table(result) -> str:
             notes = one_line("; ".join(t["warnings"]), limit=MESSAGE_LIMIT)
             lines.append(f"{task_id:<11} {t['class']:>5} {conf:>5.2f} {t['trimmed_seconds']:>8.2f}  {notes}")
     lines.append("")
-    if d["quality_ok"]:
-        lines.append(f"Final class: {d['final_class']} - {d['final_label']}   ({d['vote_summary']})")
-        if d["final_class"] in CLASS_NUMBERS:
-            lines.append(f"             {get_class(d['final_class']).meaning}")
+    shown = patient_class(result, fused)
+    if shown.number is not None:
+        vote = f"   ({d['vote_summary']})" if not shown.overrides_vote else ""
+        lines.append(f"Final class: {shown.number} - {shown.label}{vote}")
+        lines.append(f"             {get_class(shown.number).meaning}")
+        if shown.overrides_vote or shown.reason:
+            lines.append(one_line(shown.decided_text(), limit=MESSAGE_LIMIT))
+        if shown.overrides_vote:
+            lines.append(shown.vote_text())
+    elif shown.waiting:
+        lines.append(f"{shown.heading}   ({d['vote_summary']})")
+        lines.append(shown.decided_text())
     else:
         lines.append(d["quality_message"])
         lines.append(
@@ -159,7 +169,7 @@ def run_analyze(args) -> int:
     from .measuring import fuse_if_possible
     from .model import Classifier
     from .pipeline import analyze
-    from .report_measures import fusion_line, fusion_section, measures_section, table_lines, unavailable_reason
+    from .report_measures import fusion_section, measures_section, table_lines, unavailable_reason
 
     patient_id = literal_patient_id(args.patient_id) if args.patient_id is not None else None
     recordings = collect_recordings(args.path, patient_id=patient_id, task=args.task)
@@ -183,11 +193,15 @@ def run_analyze(args) -> int:
     if args.json:
         import json
 
-        d = result.to_dict() | {"measures": measures_section(measures), "fusion": fusion_section(fused)}
+        d = result.to_dict() | {
+            "patient_class": patient_class(result, fused).to_dict(),
+            "measures": measures_section(measures),
+            "fusion": fusion_section(fused),
+        }
         _emit(json.dumps(d, indent=2, allow_nan=False))
     else:
-        extra = ([fusion_line(fused)] if fused is not None else []) + table_lines(measures, limit=MESSAGE_LIMIT)
-        _emit("\n".join([format_table(result), "", *extra]) if extra else format_table(result))
+        extra = table_lines(measures, limit=MESSAGE_LIMIT)
+        _emit("\n".join([format_table(result, fused), "", *extra]) if extra else format_table(result, fused))
     return 0
 
 

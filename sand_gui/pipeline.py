@@ -76,7 +76,7 @@ class AnalysisResult:
     tasks: list[TaskResult]
     verdict: Verdict | None
     final_label: str | None
-    model: dict  # model_info(): file, sha256, name, architecture, synthetic, training_data
+    model: dict  # model_info(): file, sha256, name, architecture, synthetic, training_data, measures_model
     device: str
     device_note: str
     elapsed_ms: float
@@ -183,6 +183,7 @@ def model_info(classifier) -> dict:
         "synthetic": card.synthetic,
         "file": classifier.bundle.path.name,
         "sha256": classifier.bundle.file_sha256,
+        "measures_model": card.fusion is not None,  # it decides with its measures (sand_gui.decision)
     }
 
 

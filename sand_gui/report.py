@@ -13,6 +13,11 @@ The CSV has one shape: one row per task (``write_csv``); the patient-level resul
 one-row file, ``<name>_patient.csv`` (``write_patient_csv``). Warnings and rejections carry
 their codes (``sand_gui.quality.Code`` values) beside their sentences.
 
+The patient's class is ``decision.patient_class`` of the result and its fused verdict, as in
+the window: with a bundle that carries a measures model, the fused class, who decided it and
+the network's vote beside it (JSON ``patient_class``; patient CSV ``final_class``,
+``decided_by``; the PDF's summary box). ``analysis.final_class`` stays the network's vote.
+
 Quality before verdict: when ``result.quality_ok`` is False the PDF and the patient CSV show
 ``result.quality_message`` where the final class would be.
 
@@ -34,12 +39,13 @@ from pathlib import Path
 from . import __version__
 from . import report_measures as rm
 from .classes import CLASS_NUMBERS, get_class
+from .decision import patient_class
 from .errors import StorageError, one_line, storage_error
 from .session import Session, atomic_path, sha256_file, write_atomic
 from .tasks import TASK_IDS, get_task, patient_id_from_filename
 
 REPORT_FORMAT = "sand_gui.report"
-REPORT_VERSION = 2  # 2: the model and spec come from the result; recordings as analysed
+REPORT_VERSION = 3  # 2: the model and spec come from the result; recordings as analysed; 3: patient_class
 DISCLAIMER = (
     "Research tool, not a diagnosis. This result comes from a research prototype for the SAND "
     "challenge (Task 1); it is not a medical device and must not be used on its own for diagnosis "
@@ -110,11 +116,13 @@ def provenance(result, session: Session | None = None, bundle_path: str | Path |
 def report_dict(
     result, *, session: Session | None = None, bundle_path: str | Path | None = None, measures=None, fused=None
 ) -> dict:
-    """The JSON report: ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``,
+    """The JSON report: ``patient_class`` (``decision.PatientClass.to_dict``: the class shown,
+    who decided it), ``analysis`` (= ``result.to_dict()``), ``session``, ``provenance``,
     ``measures`` and ``fusion`` (``report_measures``: null when not computed)."""
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
+        "patient_class": patient_class(result, fused).to_dict(),
         "analysis": result.to_dict(),
         "session": None if session is None else session.to_dict(),
         "provenance": provenance(result, session, bundle_path),
@@ -227,6 +235,7 @@ def patient_csv_header(class_numbers) -> list[str]:
             "date",
             "final_class",
             "final_label",
+            "decided_by",
             "quality_ok",
             "quality_message",
             "usable_tasks",
@@ -253,9 +262,11 @@ def patient_csv_header(class_numbers) -> list[str]:
 
 
 def write_patient_csv(path, result, *, session: Session | None = None, measures=None, fused=None) -> Path:
-    """The patient-level result, one row: ``final_class``/``final_label`` only when the
-    quality gate is met (else empty, with ``quality_message``); ``vote_of_usable_tasks`` is the
-    vote whatever the gate says; votes and mean probabilities per class; the model that
+    """The patient-level result, one row: ``final_class``/``final_label`` the class shown
+    (``decision.patient_class``: the fused class when the bundle has a measures model), only
+    when the quality gate is met and the class is decided (else empty, with
+    ``quality_message``); ``decided_by`` network, measures or fusion; ``vote_of_usable_tasks``
+    is the network's vote whatever the gate says; votes and mean probabilities per class; the model that
     produced it (name, file, SHA-256, architecture, synthetic), its FeatureSpec (JSON), device;
     then the key Praat measures and the fused verdict (``report_measures.patient_csv_columns``)."""
     d = result.to_dict()
@@ -263,12 +274,15 @@ def write_patient_csv(path, result, *, session: Session | None = None, measures=
     classes = _class_numbers(result)
     v, m = result.verdict, result.model or {}
     ok = result.quality_ok
+    shown = patient_class(result, fused)
+    decided = shown.number is not None
     row = (
         [
             pid,
             date,
-            d["final_class"] if ok else "",
-            d["final_label"] if ok else "",
+            shown.number if decided else "",
+            shown.label if decided else "",
+            shown.decided_by if decided else "",
             str(ok).lower(),
             d["quality_message"],
             result.n_valid,
@@ -462,7 +476,7 @@ def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _page_summary(page: _Page, result, session: Session | None, pid: str, date: str) -> None:
+def _page_summary(page: _Page, result, session: Session | None, pid: str, date: str, fused=None) -> None:
     page.text("Dysarthria severity assessment (SAND Task 1)", size=16, weight="bold")
     page.text("Research tool - not a diagnosis", size=10, color="#444444", gap=0.12)
     if result.model.get("synthetic", True):
@@ -478,14 +492,28 @@ def _page_summary(page: _Page, result, session: Session | None, pid: str, date: 
         gap=0.15,
     )
     v = result.verdict
-    if result.quality_ok:
-        meaning = get_class(v.final_class).meaning if v.final_class in CLASS_NUMBERS else ""
-        page.box(f"Final class {v.final_class}: {result.final_label}", face="#e3f2fd", edge="#1565c0", size=14)
+    shown = patient_class(result, fused)
+    if shown.number is not None:
+        page.box(f"Final class {shown.number}: {shown.label}", face="#e3f2fd", edge="#1565c0", size=14)
         page.y -= 0.05
-        page.text(f"Meaning: {meaning}", size=10)
-        page.text(f"Vote: {v.summary.split(' (tie')[0]}", size=10)
+        page.text(f"Meaning: {get_class(shown.number).meaning}", size=10)
+        if shown.overrides_vote or shown.reason:
+            page.wrapped(shown.decided_text(), size=10)
+        vote = v.summary.split(" (tie")[0]
+        if shown.overrides_vote:
+            agree = "agrees" if shown.network_class == shown.number else "differs"
+            page.text(f"The network's vote {agree}: {vote}", size=10)
+        else:
+            page.text(f"Vote: {vote}", size=10)
         if v.tie_broken:
             page.wrapped(f"Tie between classes {', '.join(map(str, v.tied_classes))}: {v.rule}.", size=10)
+    elif shown.waiting:
+        page.box(
+            f"No final class. {shown.heading} ({v.summary.split(' (tie')[0]}). {shown.decided_text()}",
+            face="#fff3e0",
+            edge="#ef6c00",
+            size=11,
+        )
     else:
         page.box("No verdict. " + result.quality_message, face="#fff3e0", edge="#ef6c00", size=11)
     page.y += 0.12
@@ -694,7 +722,7 @@ def write_pdf(
                 },
             ) as pdf:
                 pages = [
-                    lambda p: _page_summary(p, result, session, pid, date),
+                    lambda p: _page_summary(p, result, session, pid, date, fused),
                     lambda p: rm.draw_measures_page(p, measures, fused=fused),
                     lambda p: _page_spectrograms(p, result, spec, mels),
                     lambda p: _page_provenance(p, result, prov, session),

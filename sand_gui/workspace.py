@@ -552,6 +552,18 @@ class Workspace:
         clf = self.classifier if self.analysis_is_current else None  # the fusion of the model that made the result
         self.fused = fuse_if_possible(clf, a.result, self.measures_error or self.measures) if same else None
 
+    def decision(self):
+        """The patient's class to show for the last analysis (``decision.PatientClass``: the fused
+        verdict's class when the bundle has a measures model, else the vote), or None."""
+        a = self.analysis
+        if a is None:
+            return None
+        from .decision import patient_class
+
+        card = self.classifier.card if self.analysis_is_current and self.classifier is not None else None
+        labels = dict(zip(card.class_numbers, card.class_labels)) if card is not None else None
+        return patient_class(a.result, self.fused, labels=labels)
+
     def report_measures(self) -> tuple:
         """``(measures, fused)`` for the report of the last analysis: its measures (or why there
         are none) when they are of the recordings it analysed, else None."""

@@ -253,3 +253,57 @@ def test_measuring_in_a_process_matches_and_stops_when_cancelled(patient, classi
     with pytest.raises(Stop):
         run_measures(few, classifier.spec, workers=1, progress=stop)
     assert multiprocessing.active_children() == []  # no measuring process is left behind
+
+
+# -- the patient's class in the reports: the fused one, the network's vote beside it -------------
+def test_reports_show_the_fused_class_and_the_vote_beside_it(tmp_path, result):
+    from sand_gui.classes import DEFAULT_LABELS
+    from sand_gui.fusion import FusedVerdict
+    from sand_gui.report import patient_csv_path
+
+    assert result.quality_ok
+    vote = result.verdict.final_class
+    other = 1 if vote != 1 else 5
+    fused = FusedVerdict(other, {}, "measures", "measures only: fixed by the bundle's maker: a test")
+    pdf, js, _csv, pcsv = write_reports(tmp_path / "out" / "r", result, fused=fused)
+    data = strict(js.read_text())
+    assert data["patient_class"] == {
+        "class": other,
+        "label": DEFAULT_LABELS[other],
+        "decided_by": "measures",
+        "reason": "measures only: fixed by the bundle's maker: a test",
+        "network_class": vote,
+        "waiting_for_measures": False,
+    }
+    assert data["analysis"]["final_class"] == vote  # the analysis stays the network's, as the CLI prints it
+    row = next(csv.DictReader(pcsv.open()))
+    assert (row["final_class"], row["final_label"], row["decided_by"]) == (
+        str(other),
+        DEFAULT_LABELS[other],
+        "measures",
+    )
+    assert row["vote_of_usable_tasks"] == str(vote) and row["fused_class"] == str(other)
+    flat = " ".join(pdf_text(pdf).split())
+    assert f"Final class {other}: {DEFAULT_LABELS[other]}" in flat and f"Final class {vote}:" not in flat
+    assert "Decided by the Praat measures classifier (measures only: fixed by the bundle's maker: a test)." in flat
+    assert f"The network's vote differs: {result.verdict.summary.split(' (tie')[0]}" in flat
+    assert patient_csv_path(_csv) == pcsv
+
+
+def test_reports_claim_no_class_while_the_measures_a_bundle_decides_with_are_out(tmp_path, result):
+    from dataclasses import replace
+
+    waiting = replace(result, model=dict(result.model, measures_model=True))
+    pdf, js, _csv, pcsv = write_reports(tmp_path / "out" / "r", waiting)
+    shown = strict(js.read_text())["patient_class"]
+    assert (
+        shown["class"] is None
+        and shown["waiting_for_measures"]
+        and shown["network_class"] == result.verdict.final_class
+    )
+    row = next(csv.DictReader(pcsv.open()))
+    assert row["final_class"] == row["final_label"] == row["decided_by"] == "" and row["quality_ok"] == "true"
+    flat = " ".join(pdf_text(pdf).split())
+    assert "Final class" not in flat
+    assert f"No final class. Network vote: class {result.verdict.final_class}" in flat
+    assert "Not the patient's class yet" in flat

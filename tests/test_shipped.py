@@ -56,6 +56,10 @@ def test_the_default_bundle_decides_with_its_measures_for_a_reason_it_states():
     parts = card.metrics["heldout"]["fusion"]
     assert parts["network"]["macro_f1"] == card.metrics["heldout"]["patient_level"]["macro_f1"]
     assert parts["measures"]["macro_f1"] == parts["fusion"]["macro_f1"] == 0.6608607613058262
+    shown = parts["measures"]  # the class the window shows: its whole report, as the card dialog lists it first
+    assert sum(map(sum, shown["confusion_matrix"])) == shown["n"] == 300
+    assert shown["confusion_matrix"][0][0] == 4 and shown["per_class"]["1"]["support"] == 6  # class 1: 4 of 6
+    assert round(shown["mean_absolute_error"], 3) == 0.343 and round(shown["quadratic_weighted_kappa"], 3) == 0.815
 
 
 def test_demo_patients_are_marked_synthetic_and_one_per_class():
@@ -103,3 +107,6 @@ def test_the_bundled_model_recognises_most_demo_patients(demo_results):
     """The demo patients sit at their class centres: a working model gets at least 4 of 5."""
     right = sum(r["final_class"] == label for label, r in demo_results.values())
     assert right >= 4, {pid: (label, r["final_class"]) for pid, (label, r) in demo_results.items()}
+    shown = {pid: (label, r["patient_class"]) for pid, (label, r) in demo_results.items()}
+    assert all(c["decided_by"] == "measures" and not c["waiting_for_measures"] for _, c in shown.values()), shown
+    assert sum(c["class"] == label for label, c in shown.values()) >= 4, shown  # the class the window shows

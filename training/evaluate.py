@@ -101,11 +101,8 @@ def evaluate(
             "recording_level": result["recording_level"],
             "patient_level": result["patient_level"],
         }
-        if result.get("fusion"):
-            entry["fusion"] = {
-                k: {m: result["fusion"][k][m] for m in ("n", "macro_f1", "accuracy")}
-                for k in ("network", "measures", "fusion")
-            }
+        if result.get("fusion"):  # each part's whole patient-level report: the card dialog shows them as evaluations
+            entry["fusion"] = {k: result["fusion"][k] for k in ("network", "measures", "fusion")}
         store_card_metric(bundle, write_card, entry)
     return result
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from ..errors import one_line
 from ..workspace import Workspace
@@ -36,7 +36,11 @@ class AnalysisPanel(QWidget):
         self.analyse_button.setStyleSheet("font-size:12pt;padding:6px")
         self.result_panel = ResultPanel()
         self.tabs = QTabWidget()  # the votes; other views of the result (the measures) add their tab
-        self.tabs.addTab(self.result_panel, "Votes")
+        votes = QScrollArea()  # a long reason or a small screen scrolls instead of overlapping the table
+        votes.setWidgetResizable(True)
+        votes.setFrameShape(QFrame.Shape.NoFrame)
+        votes.setWidget(self.result_panel)
+        self.tabs.addTab(votes, "Votes")
         self.export_button = QPushButton("Export report (PDF, JSON, CSV)…")
         self.export_button.setToolTip("Export the report as PDF, JSON and CSV (Ctrl+E)")
         lay = QVBoxLayout(self)
@@ -70,7 +74,11 @@ class AnalysisPanel(QWidget):
             MessageBox.error(self, exc)
             return
         result = analysis.result
-        self.result_panel.show_result(result, class_numbers=list(self.workspace.classifier.card.class_numbers))
+        self.result_panel.show_result(
+            result,
+            class_numbers=list(self.workspace.classifier.card.class_numbers),
+            decision=self.workspace.decision(),
+        )
         self.resultShown.emit(result)
 
     def clear(self) -> None:

@@ -49,7 +49,11 @@ LEVEL_NAMES = {
 PART_NAMES = {  # a level of a fused bundle's evaluation: "<level>_<part>" (training.lomo.card_entry)
     "praat_measures_alone": "Praat measures classifier alone",
     "fusion": "fusion of network and measures (the bundle's rule)",
+    "measures": "Praat measures classifier alone",  # a set's ``fusion`` block (training.evaluate)
+    "network": "the network's vote",
 }
+DECIDING_PART = {"measures": "measures", "weighted": "fusion", "network": "network"}  # card.fusion decision -> part
+SHOWN = " (the class shown)"
 SET_NAMES = {
     "heldout": "Held-out test",
     "lomo": "Same recipe trained on some synthesis families",
@@ -97,18 +101,41 @@ def _is_level(d) -> bool:
     return isinstance(d, Mapping) and any(k in d for k in SCORES[:4])
 
 
-def metric_evaluations(metrics: Mapping) -> list[Evaluation]:
+def _levels(block: Mapping, decides: str | None) -> list[tuple[str, str, Mapping]]:
+    """``(key, title, level)`` of a set: its levels, after the parts of its ``fusion`` block
+    (``training.evaluate``: the measures alone, the fusion, per patient; the network's vote
+    only when the set has no patient level, which is that vote), the part that decides the
+    class shown first, marked."""
+    levels = [(k, level_title(k), v) for k, v in block.items() if _is_level(v)]
+    if not levels and _is_level(block):
+        return [("", "", block)]
+    fused = block.get("fusion")
+    if isinstance(fused, Mapping):
+        same = "network" if _is_level(block.get("patient_level")) else None  # the vote: already the set's patient level
+        parts = [
+            (f"fusion/{p}", f"per patient — {PART_NAMES.get(p, p)}", v)
+            for p, v in fused.items()
+            if _is_level(v) and p != same
+        ]
+        parts.sort(key=lambda x: x[0] != f"fusion/{decides}")
+        if parts and parts[0][0] == f"fusion/{decides}":
+            parts[0] = (parts[0][0], parts[0][1] + SHOWN, parts[0][2])
+        levels = parts + levels
+    return levels
+
+
+def metric_evaluations(metrics: Mapping, *, decides: str | None = None) -> list[Evaluation]:
     """The evaluations in a card's ``metrics``: ``{set: {data?, <level>: {accuracy, macro_f1, n,
-    per_class, confusion_matrix}}}`` (the layout ``sand-train`` writes); a set may also hold
-    the scores directly, without levels."""
+    per_class, confusion_matrix}, fusion?: {<part>: level}}}`` (the layout ``sand-train``
+    writes); a set may also hold the scores directly, without levels. ``decides``: the part of a
+    fused bundle that decides the class shown (``DECIDING_PART``), listed first in its set."""
     out = []
     for set_key, block in metrics.items():
         if not isinstance(block, Mapping):
             continue
         name = SET_NAMES.get(set_key, str(set_key).replace("_", " ").capitalize())
-        levels = [(k, v) for k, v in block.items() if _is_level(v)] or ([("", block)] if _is_level(block) else [])
-        for level_key, level in levels:
-            title = f"{name}, {level_title(level_key)}" if level_key else name
+        for level_key, level_name, level in _levels(block, decides):
+            title = f"{name}, {level_name}" if level_key else name
             n = _number(level.get("n"))
             confusion = level.get("confusion_matrix")
             ok = isinstance(confusion, list) and all(isinstance(r, list) for r in confusion)
@@ -127,6 +154,12 @@ def metric_evaluations(metrics: Mapping) -> list[Evaluation]:
     return out
 
 
+def deciding_part(card: ModelCard) -> str | None:
+    """The part of a fused bundle's evaluations that decides the class shown, or None."""
+    fusion = card.fusion if isinstance(card.fusion, Mapping) else None
+    return None if fusion is None else DECIDING_PART.get(str(fusion.get("decision")))
+
+
 def flat_items(d: Mapping, *, skip_evaluations: bool = False, prefix: str = "") -> list[tuple[str, str]]:
     """``d`` as ``(dotted.key, text)`` rows, nested mappings flattened; lists of plain values are
     joined with commas. ``skip_evaluations`` leaves out what ``metric_evaluations`` shows."""
@@ -136,7 +169,7 @@ def flat_items(d: Mapping, *, skip_evaluations: bool = False, prefix: str = "") 
         if skip_evaluations and isinstance(v, Mapping) and (_is_level(v) or any(_is_level(x) for x in v.values())):
             shown = SCORES if _is_level(v) else ("data",)  # what the evaluation tables already show
             rest = {kk: vv for kk, vv in v.items() if not _is_level(vv) and kk not in shown}
-            rows += flat_items(rest, prefix=f"{key}.")
+            rows += flat_items(rest, skip_evaluations=True, prefix=f"{key}.")
         elif isinstance(v, Mapping):
             rows += flat_items(v, prefix=f"{key}.") if v else [(key, "—")]
         elif isinstance(v, list) and all(not isinstance(x, (list, Mapping)) for x in v):
@@ -218,7 +251,7 @@ def card_html(card: ModelCard) -> str:
     parts.append(table(model_rows(card)))
     parts.append("<h3>Training data</h3>" + table(flat_items(card.training_data)))
     parts.append("<h3>Measured performance</h3>")
-    evals = metric_evaluations(card.metrics)
+    evals = metric_evaluations(card.metrics, decides=deciding_part(card))
     if evals:
         parts.append(
             "<table cellpadding=3><tr><th>Evaluation</th><th>Data</th><th>n</th><th>Accuracy</th><th>Macro-F1</th></tr>"
@@ -308,7 +341,7 @@ class CardDialog(QDialog):
         lay.addWidget(self.warning)
         self.tabs = QTabWidget()
         lay.addWidget(self.tabs, 1)
-        self.evaluations = metric_evaluations(card.metrics)
+        self.evaluations = metric_evaluations(card.metrics, decides=deciding_part(card))
         self.summary = self.per_class = self.confusion = self.confusion_box = None
         self.tabs.addTab(self._performance_tab(), "Performance")
         self.tabs.addTab(_pairs_table(model_rows(card)), "Model")

@@ -14,7 +14,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
-from .. import report_measures as rm
 from ..errors import one_line
 from ..workspace import Change, Workspace
 from .measures_panel import MeasuresPanel, SettingsDialog, SummaryDialog
@@ -101,8 +100,8 @@ class MeasuresController(QObject):
                 pass
         self.panel.show_measures(task_id, task_measures, state=self.state_text(task_id), vote=self.vote_text(task_id))
         self.panel.show_fused(ws.fused)
-        if self.result_panel is not None:
-            self.result_panel.show_fused("" if ws.fused is None else rm.fusion_line(ws.fused))
+        if self.result_panel is not None and ws.analysis is not None and self.result_panel.result is ws.analysis.result:
+            self.result_panel.show_decision(ws.decision())
         if self.tabs is not None:
             n = sum(len(t.flagged) for t in measures.tasks) if measures is not None else 0
             self.tabs.setTabText(self.tab_index, f"Praat measures ({n} flagged)" if n else "Praat measures")

@@ -1,6 +1,7 @@
-"""The result: final class in large type with its meaning and the vote count, or the
-quality message instead of a class; per task the vote, its confidence and the class
-probabilities as bars; the device used. Shows an ``AnalysisResult`` and nothing else.
+"""The result: the patient's class in large type with its meaning, who decided it and the
+network's vote (``decision.PatientClass``), or the quality message instead of a class; per
+task the vote, its confidence and the class probabilities as bars; the device used. Shows an
+``AnalysisResult`` and its decision and nothing else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..classes import get_class
+from ..decision import PatientClass, patient_class
 from ..tasks import get_task
 
 if TYPE_CHECKING:
@@ -29,6 +31,9 @@ BAR_STYLE = (
     "QProgressBar{border:1px solid #bbb;border-radius:2px;background:#f4f4f4;text-align:center;font-size:10px}"
     "QProgressBar::chunk{background:%s}"
 )
+
+
+REASON_CHARS = 90  # the decided-by line's reason is cut here on screen (whole in its tooltip and the reports)
 
 
 def _duration(ms: float) -> str:
@@ -46,9 +51,8 @@ class ResultPanel(QWidget):
         self.meaning.setWordWrap(True)
         self.votes = QLabel("")
         self.votes.setWordWrap(True)
-        self.fused = QLabel("")  # the fused verdict (network + Praat measures), when the bundle has a fusion
+        self.fused = QLabel("")  # who decided the class and why, when the bundle has a measures model
         self.fused.setWordWrap(True)
-        self.fused.setStyleSheet("color:#1b5e20;font-weight:bold")
         self.fused.setVisible(False)
         self.device = QLabel("")
         self.device.setWordWrap(True)
@@ -81,7 +85,7 @@ class ResultPanel(QWidget):
 
     def _style_headline(self, kind: str | None) -> None:
         colour = {"ok": "#1a4f8b", "bad": "#a02020"}.get(kind, "#444")
-        size = 22 if kind else 15
+        size = 22 if kind in ("ok", "bad") else 15
         self.headline.setStyleSheet(f"font-size:{size}pt;font-weight:bold;color:{colour}")
 
     def clear(self, text: str = "No analysis yet.") -> None:
@@ -90,16 +94,41 @@ class ResultPanel(QWidget):
         self._style_headline(None)
         self.meaning.setText("Record or load the eight tasks, then press Analyse (Ctrl+Return).")
         self.votes.setText("")
-        self.show_fused("")
+        self.fused.setVisible(False)
         self.device.setText("")
         self.about.setText("")
         self.table.setRowCount(0)
         self.table.setVisible(False)
 
-    def show_fused(self, text: str) -> None:
-        """One line under the vote: the fused class and which decision was used (empty: hidden)."""
-        self.fused.setText(text)
-        self.fused.setVisible(bool(text))
+    def show_decision(self, decision: PatientClass | None) -> None:
+        """The headline, its meaning, who decided and the network's vote; called again when the
+        fused verdict of the shown result comes in. Nothing shown yet: ignored."""
+        if self.result is None or decision is None:
+            return
+        d = decision
+        if d.number is not None:
+            self.headline.setText(d.heading)
+            self._style_headline("ok")
+            self.meaning.setText(get_class(d.number).meaning)
+        elif d.waiting:
+            self.headline.setText(d.heading)
+            self._style_headline("wait")
+            self.meaning.setText("")
+        else:
+            self.headline.setText("Recording quality too low for a verdict")
+            self._style_headline("bad")
+            self.meaning.setText(self.result.quality_message)
+        v = self.result.verdict
+        votes = d.vote_text() if d.network_class is not None and (d.number is not None or d.waiting) else ""
+        if votes and v is not None and not v.tie_broken:
+            votes += f"  Rule: each task votes for its most probable class; the most votes win ({v.rule})."
+        self.votes.setText(votes)
+        shown = d.waiting or d.overrides_vote or bool(d.reason)
+        colour = "#555;font-style:italic" if d.waiting else "#1b5e20;font-weight:bold"
+        self.fused.setStyleSheet(f"color:{colour}")
+        self.fused.setText(d.decided_text(limit=REASON_CHARS) if shown else "")
+        self.fused.setToolTip(d.decided_text() if shown else "")  # the whole reason, as the reports give it
+        self.fused.setVisible(shown)
 
     def set_progress(self, done: int, total: int, task_id: str) -> None:
         self.progress.setVisible(True)
@@ -107,23 +136,14 @@ class ResultPanel(QWidget):
         self.progress.setValue(done)
         self.progress.setFormat(f"Analysing {get_task(task_id).name}… %v/%m" if task_id else "Voting… %v/%m")
 
-    def show_result(self, result: AnalysisResult, *, class_numbers: list[int]) -> None:
+    def show_result(
+        self, result: AnalysisResult, *, class_numbers: list[int], decision: PatientClass | None = None
+    ) -> None:
+        """``decision``: the workspace's (``Workspace.decision``); default: the result's own,
+        without a fused verdict."""
         self.result = result
         self.progress.setVisible(False)
-        v = result.verdict
-        if result.quality_ok and v is not None:
-            self.headline.setText(f"Class {v.final_class} — {result.final_label}")
-            self._style_headline("ok")
-            self.meaning.setText(get_class(v.final_class).meaning)
-            votes = f"{v.summary}."
-            if not v.tie_broken:
-                votes += f"  Rule: each task votes for its most probable class; the most votes win ({v.rule})."
-            self.votes.setText(votes)
-        else:
-            self.headline.setText("Recording quality too low for a verdict")
-            self._style_headline("bad")
-            self.meaning.setText(result.quality_message)
-            self.votes.setText("")
+        self.show_decision(decision or patient_class(result))
         note = f" — {result.device_note}" if result.device_note else ""
         self.device.setText(
             f"Computed on {result.device}{note} in {_duration(result.elapsed_ms)} · model {result.model.get('name', '')}"
@@ -137,9 +157,15 @@ class ResultPanel(QWidget):
             if m.get("synthetic", True)
             else ""
         )
+        rule = (
+            "The patient's class is decided with the Praat voice measures, by the rule stored in the model "
+            "(the line under the class says which part decided); the network's vote stays beside it."
+            if m.get("measures_model")
+            else "The final class is the majority of the votes."
+        )
         self.about.setText(
             f"<b>How to read this.</b> Each task's recording is judged on its own; the bars are the model's "
-            f"class probabilities, the darkest is the task's vote. The final class is the majority of the votes. "
+            f"class probabilities, the darkest is the task's vote. {rule} "
             f"Model trained on: {trained}.{synthetic}<br><i>Research tool, not a diagnosis: interpret only "
             f"together with a clinical assessment.</i>"
         )

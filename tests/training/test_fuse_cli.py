@@ -63,6 +63,22 @@ def test_evaluate_side_by_side(fused, capsys):
     assert "ConvNeXt" in text and "measures" in text and "F1 class 5" in text and "QWK" in text
 
 
+def test_evaluate_writes_every_parts_whole_report_into_the_card(fused, tmp_path, capsys):
+    root, _, out, _ = fused
+    bundle = tmp_path / "fused.safetensors"
+    bundle.write_bytes(out.read_bytes())
+    argv = ["evaluate", "--model", str(bundle), "--data", str(root / "corpus"), "--sheet", "training"]
+    assert main([*argv, "--cache", str(root / "cache"), "--device", "cpu", "--quiet", "--write-card", "heldout"]) == 0
+    capsys.readouterr()
+    card = load_bundle(bundle).card  # loads: sealed again, weights untouched
+    parts = card.metrics["heldout"]["fusion"]
+    assert set(parts) == {"network", "measures", "fusion"}
+    for part in parts.values():  # per class and confusion, for the card dialog's tables
+        assert sum(map(sum, part["confusion_matrix"])) == part["n"] == 8 and set(part["per_class"]) == set("12345")
+        assert "mean_absolute_error" in part and "quadratic_weighted_kappa" in part
+    assert parts["network"]["macro_f1"] == card.metrics["heldout"]["patient_level"]["macro_f1"]
+
+
 def _mae(confusion: list[list[int]]) -> float:
     """Mean |true - predicted| class distance read off a confusion matrix (rows: true classes in order)."""
     n = sum(map(sum, confusion))

@@ -224,3 +224,35 @@ def test_the_parts_of_a_fused_evaluation_are_named_after_their_level():
     assert level_title("in_distribution_fusion").startswith("families it trained on — fusion")
     assert level_title("in_distribution_something_new") == "families it trained on — something new"
     assert level_title("odd_level") == "odd level"
+
+
+def test_a_fused_sets_parts_are_evaluations_and_the_deciding_one_comes_first(qtbot):
+    """``training.evaluate --write-card`` keeps each part of a fused bundle (the network's vote,
+    the measures alone, the fusion) under the set's ``fusion``: each is an evaluation with its
+    tables, and the part that decides the class shown leads its set, marked."""
+    from sand_gui.ui.card_dialog import SHOWN
+
+    part = dict(LEVEL, macro_f1=0.66)
+    metrics = {
+        "heldout": {
+            "data": "synth-heldout",
+            "patient_level": LEVEL,
+            "fusion": {"network": LEVEL, "measures": part, "fusion": part, "decision": "measures"},
+        }
+    }
+    evals = metric_evaluations(metrics, decides="measures")
+    assert [e.key for e in evals] == [  # the network's part is the set's patient level: not twice
+        "heldout/fusion/measures",
+        "heldout/fusion/fusion",
+        "heldout/patient_level",
+    ]
+    assert evals[0].title == "Held-out test, per patient — Praat measures classifier alone" + SHOWN
+    assert evals[0].macro_f1 == 0.66 and evals[0].confusion == LEVEL["confusion_matrix"]
+    assert evals[1].title == "Held-out test, per patient — fusion of network and measures (the bundle's rule)"
+    assert SHOWN not in evals[1].title + evals[2].title
+    alone = metric_evaluations({"heldout": {"fusion": metrics["heldout"]["fusion"]}}, decides="network")
+    assert alone[0].title == "Held-out test, per patient — the network's vote" + SHOWN
+    assert [e.key for e in metric_evaluations(metrics)][-1] == "heldout/patient_level"  # no decider: none marked
+    assert not any(SHOWN in e.title for e in metric_evaluations(metrics))
+    rows = dict(flat_items(metrics, skip_evaluations=True))
+    assert rows == {"heldout.fusion.decision": "measures"}  # the parts are not repeated as plain rows

@@ -1,6 +1,7 @@
 """The main window on a bundle that carries a measures model: analysing a patient measures it with
-Praat beside the analysis, and the fused line (class, which part decided, why) appears under the
-vote and in the Praat measures tab, equal to ``sand_gui.fusion.fuse`` of the same inputs.
+Praat beside the analysis; the headline becomes the fused class (``sand_gui.fusion.fuse`` of the
+same inputs), with who decided it and the network's vote under it, and the fused line in the
+Praat measures tab; before the measures are in, the headline claims no class.
 
 Real parts: the tiny random ConvNeXt with a tiny real XGBoost measures model (tests/fusedtest.py),
 eight real 8 kHz WAV files, Praat in its own process."""
@@ -49,7 +50,24 @@ def test_analysed_patient_shows_the_fused_verdict_and_which_part_decided(
     assert (again.final_class, again.used) == (fused.final_class, fused.used)  # the app's own rule
     line = fusion_line(fused)
     assert line.startswith(f"Fused class {fused.final_class} (used: fusion)") and "\n" not in line
-    votes, panel = w.analysis.result_panel.fused, w.measures.panel.fused
-    assert votes.isVisible() and votes.text() == line  # under the vote, in the Votes tab
-    assert panel.text() == line
+    rp = w.analysis.result_panel
+    label = w.classifier.card.label(fused.final_class)
+    assert rp.headline.text() == f"Class {fused.final_class} — {label}"  # the fused class, in large type
+    assert rp.fused.isVisible() and rp.fused.text().startswith(
+        "Decided by the fusion of the network and the Praat measures (fusion of the network (w=0.60)"
+    )
+    v = ws.analysis.result.verdict
+    agree = "agrees" if v.final_class == fused.final_class else "differs"
+    assert rp.votes.text().startswith(f"The network's vote {agree}: {v.summary}.")
+    assert w.measures.panel.fused.text() == line  # the measures tab keeps the fused line
+    from sand_gui.report import report_dict
+
+    shown = report_dict(ws.analysis.result, fused=fused)["patient_class"]
+    assert (shown["class"], shown["decided_by"], shown["network_class"]) == (fused.final_class, "fusion", v.final_class)
+    # the same result without its fused verdict: the measures are not in, no class is claimed
+    rp.show_result(ws.analysis.result, class_numbers=[1, 2, 3, 4, 5])
+    assert rp.headline.text() == f"Network vote: class {v.final_class} — {ws.analysis.result.final_label}"
+    assert "Not the patient's class yet" in rp.fused.text() and rp.fused.isVisible()
+    rp.show_decision(ws.decision())  # and back, as the measures controller does when they come in
+    assert rp.headline.text() == f"Class {fused.final_class} — {label}"
     assert not messages, messages
