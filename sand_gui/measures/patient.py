@@ -205,16 +205,19 @@ def measure_patient(
 
 def _measure_in_processes(recordings, todo, *, spec, sex, workers, settings, progress) -> dict[str, TaskMeasures]:
     """``measure_recording`` of each task in a pool of ``workers`` spawned processes (spawn,
-    not fork: safe beside Qt's and torch's threads). Vowels (the slow ones) are submitted first."""
+    not fork: safe beside Qt's and torch's threads). Vowels (the slow ones) are submitted first.
+    A process that dies gives its task a row with the reason. ``progress`` may raise to stop
+    (a cancelled worker): the tasks not started are dropped, the one under way still finishes."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     order = sorted(todo, key=lambda t: get_task(t).family != PHONATION)
     out: dict[str, TaskMeasures] = {}
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(todo))), mp_context=multiprocessing.get_context("spawn")
+    )
+    try:
         futures = {pool.submit(measure_recording, recordings[t], task_id=t, spec=spec, sex=sex): t for t in order}
         for done, future in enumerate(as_completed(futures), start=1):
             task_id = futures[future]
@@ -229,4 +232,8 @@ def _measure_in_processes(recordings, todo, *, spec, sex, workers, settings, pro
                 )
             if progress:
                 progress(done, len(todo), task_id)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return out
