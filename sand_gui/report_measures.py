@@ -12,7 +12,7 @@ JSON (``measures_section``, strict): ``null`` when not asked for; ``{"status": "
 (schema_version, sex, software, settings with the Praat commands, tasks[].measures[] each with
 value/measurable/why/reason/flag/norm/method, across_tasks, missing_tasks, elapsed_ms).
 
-Qt-free; the PDF page is drawn on ``report._Page`` (passed in: this module sits below report).
+Qt-free; the PDF page is drawn on ``report_pdf._Page`` (passed in: this module sits below report).
 """
 
 from __future__ import annotations

@@ -157,13 +157,13 @@ def export_report(base: Path, result, *, session=None, spec=None, measures=None,
     """Write ``base``.pdf, .json and .csv of ``result``; the model described is the result's
     own (``result.model``), and the PDF's spectrograms are computed with ``spec``. ``measures``
     (or why there are none) and the ``fused`` verdict go in too (``report_measures``)."""
-    from . import report
+    from . import report, report_pdf
 
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
     extra = {"measures": measures, "fused": fused}
     return [
-        report.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec, **extra),
+        report_pdf.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec, **extra),
         report.write_json(base.with_suffix(".json"), result, session=session, **extra),
         report.write_csv(base.with_suffix(".csv"), result, session=session, **extra),
     ]

@@ -23,13 +23,8 @@ from sandtest import TEST_SPEC, TINY_ARCH, TINY_KWARGS
 from sand_gui.model import Classifier
 from sand_gui.pipeline import analyze, probabilities_problem
 from sand_gui.quality import Code, Note
-from sand_gui.report import (
-    task_spectrograms,
-    write_csv,
-    write_json,
-    write_pdf,
-    write_reports,
-)
+from sand_gui.report import write_csv, write_json, write_reports
+from sand_gui.report_pdf import task_spectrograms, write_pdf
 from sand_gui.session import Session
 from sand_gui.tasks import TASK_IDS
 

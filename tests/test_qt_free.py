@@ -35,6 +35,13 @@ def test_core_modules_import_neither_qt_nor_pyplot():
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(CHECK)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    for name in ("sand_gui.recorder", "sand_gui.session", "sand_gui.report", "sand_gui.plots", "sand_gui.pipeline"):
+    for name in (
+        "sand_gui.recorder",
+        "sand_gui.session",
+        "sand_gui.report",
+        "sand_gui.report_pdf",
+        "sand_gui.plots",
+        "sand_gui.pipeline",
+    ):
         assert name in found["imported"]
     assert found["bad"] == []

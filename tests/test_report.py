@@ -18,7 +18,9 @@ from sandtest import TEST_SPEC
 from sand_gui import __version__
 from sand_gui.model import Classifier
 from sand_gui.pipeline import analyze
-from sand_gui.report import DISCLAIMER, provenance, task_spectrograms, write_csv, write_json, write_pdf
+from sand_gui.provenance import DISCLAIMER, provenance
+from sand_gui.report import write_csv, write_json
+from sand_gui.report_pdf import task_spectrograms, write_pdf
 from sand_gui.session import Session
 from sand_gui.tasks import TASK_IDS
 

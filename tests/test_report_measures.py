@@ -22,7 +22,8 @@ from sand_gui.measures import MeasuresUnavailable
 from sand_gui.measuring import run_measures
 from sand_gui.model import Classifier
 from sand_gui.pipeline import analyze
-from sand_gui.report import write_csv, write_json, write_pdf, write_reports
+from sand_gui.report import write_csv, write_json, write_reports
+from sand_gui.report_pdf import write_pdf
 from sand_gui.tasks import TASK_IDS
 from sand_gui.workspace import Change, Workspace
 

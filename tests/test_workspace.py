@@ -130,7 +130,7 @@ def test_analyse_switch_model_export_describes_the_first(ws, patient_dir, classi
     assert ws.analysis is first and not ws.analysis_is_current
 
     used = []
-    from sand_gui import report
+    from sand_gui import report_pdf as report
 
     real_pdf = report.write_pdf
     monkeypatch.setattr(

@@ -51,6 +51,7 @@ HEAVY_MODULES = (
     "sand_gui.plots",
     "sand_gui.pipeline",
     "sand_gui.report",
+    "sand_gui.report_pdf",
 )
 CORE, MODEL, ALL = "core", "model", "all"
 STAGES = ((CORE, CORE_MODULES), (MODEL, MODEL_MODULES), (ALL, HEAVY_MODULES))

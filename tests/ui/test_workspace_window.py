@@ -47,7 +47,7 @@ def test_export_after_switching_model_describes_the_model_that_made_the_result(
         assert w.model.change_bundle(other)
     assert w.classifier.spec == other_spec and not w.workspace.analysis_is_current
 
-    from sand_gui import report  # imported already, by the background importer
+    from sand_gui import report_pdf as report  # imported already, by the background importer
 
     specs = []
     real = report.write_pdf
