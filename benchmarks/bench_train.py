@@ -34,7 +34,7 @@ def bare_loop(cfg, *, device: str, amp_dtype, steps: int, warmup: int) -> float:
     import torch
     import torch.nn.functional as F
 
-    from training.loop import make_network
+    from training.network import make_network
 
     net = make_network(cfg).to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -17,12 +17,8 @@ config is the same.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import fnmatch
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,11 +30,11 @@ from sand_gui.bundle import ModelCard, save_bundle
 from sand_gui.classes import CLASS_NUMBERS, DEFAULT_LABELS
 from sand_gui.dataset import SandLayout
 from sand_gui.errors import DatasetError, UsageError, one_line
-from sand_gui.model import build_network, class_probabilities, recording_probabilities, resolve_device
+from sand_gui.model import class_probabilities, recording_probabilities, resolve_device
 
 from . import checkpoint, distributed
 from .augment import augment
-from .config import TrainConfig, load_config, save_config
+from .config import TrainConfig, load_config
 from .config import validate as validate_config
 from .data import (
     OversampledSampler,
@@ -53,6 +49,8 @@ from .data import (
 )
 from .losses import class_weights, make_loss
 from .metrics import evaluate_records, save_confusion_png
+from .network import make_network, probe
+from .run_dir import BUNDLE, CHECKPOINT, SUMMARY, choose_run_dir, prepare_run_dir, write_logs
 from .wave_augment import WaveAugment, check_available
 
 CLASSES = list(CLASS_NUMBERS)
@@ -86,87 +84,6 @@ def seed_all(seed: int) -> None:
 
 def epoch_seed(cfg: TrainConfig, epoch: int, rank: int) -> int:
     return cfg.seed * 1_000_003 + epoch * 1009 + rank
-
-
-# --- network ---------------------------------------------------------------------------
-
-
-def initial_weights_file(cfg: TrainConfig) -> Path | None:
-    """The file of the initial weights the config names; never downloads."""
-    choice = cfg.init_weights
-    if choice in (None, "", "none", "null"):
-        return None
-    if choice == "imagenet" or choice.startswith("timm:"):
-        import timm
-        from timm.models import get_pretrained_cfg
-
-        if choice == "imagenet":
-            tags = timm.list_pretrained(f"{cfg.architecture}.*")
-            in1k = [t for t in tags if t.endswith("in1k") and not any(s in t for s in ("22k", "12k", "clip"))]
-            if not in1k:
-                raise UsageError(f"init_weights imagenet: timm has no ImageNet-1k weights for {cfg.architecture}.")
-            name = f"{cfg.architecture}.fb_in1k" if f"{cfg.architecture}.fb_in1k" in in1k else in1k[0]
-        else:
-            name = choice.removeprefix("timm:")
-        pcfg = get_pretrained_cfg(name)
-        if pcfg is None or not pcfg.hf_hub_id:
-            raise UsageError(f"init_weights {choice}: timm knows no Hugging Face weights named {name!r}.")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from huggingface_hub import hf_hub_download
-
-        try:
-            return Path(
-                hf_hub_download(pcfg.hf_hub_id, pcfg.hf_hub_filename or "model.safetensors", local_files_only=True)
-            )
-        except Exception:
-            raise UsageError(
-                f"init_weights {choice}: {pcfg.hf_hub_id} is not in the local Hugging Face cache and nothing is "
-                f"downloaded; fetch it once where there is internet (timm.create_model('{name}', pretrained=True)), "
-                f"or set init_weights to a .safetensors file or null."
-            ) from None
-    path = Path(choice)
-    if not path.is_file():
-        raise UsageError(f"init_weights {choice}: file not found.")
-    if path.suffix != ".safetensors":
-        raise UsageError(f"init_weights {path.name}: only .safetensors files are read (no pickles).")
-    return path
-
-
-def make_network(cfg: TrainConfig):
-    """build_network + initial weights (tensors whose shape differs, e.g. the head, are skipped)."""
-    net = build_network(
-        cfg.architecture, num_classes=len(CLASSES), arch_kwargs=cfg.arch_kwargs, drop_path_rate=cfg.drop_path_rate
-    )
-    path = initial_weights_file(cfg)
-    if path is not None:
-        from safetensors.torch import load_file
-
-        own = net.state_dict()
-        loaded = {k: v for k, v in load_file(str(path)).items() if k in own and own[k].shape == v.shape}
-        if not loaded:
-            raise UsageError(f"init_weights {path.name}: no tensor fits {cfg.architecture}.")
-        net.load_state_dict(loaded, strict=False)
-        say(f"initial weights: {len(loaded)} of {len(own)} tensors from {path.name}")
-    return net
-
-
-def _probe(network, cfg: TrainConfig) -> None:
-    """One forward pass of a zero window, so that features too small for the network (its
-    stem and downsampling need at least 32 x 32) are one sentence now, not a traceback later."""
-    import torch
-
-    spec = cfg.spec
-    network.eval()
-    try:
-        with torch.no_grad():
-            network(torch.zeros(1, 3, spec.n_mels, spec.n_frames))
-    except RuntimeError as exc:
-        raise UsageError(
-            f"{cfg.architecture} cannot take windows of {spec.n_mels} mel bands x {spec.n_frames} frames "
-            f"({one_line(str(exc).splitlines()[0], limit=120)}); raise features.n_mels or features.n_frames."
-        ) from None
-    finally:
-        network.train()
 
 
 # --- one epoch, validation ---------------------------------------------------------------
@@ -320,77 +237,6 @@ def load_data(cfg: TrainConfig, *, progress: bool, rank0_first=lambda f: f()):
     return train, val, skipped, patients
 
 
-CHECKPOINT = Path("checkpoints") / "last.safetensors"
-BUNDLE = "model.safetensors"
-SUMMARY = "summary.json"
-
-
-def _same_config(run: Path, cfg: TrainConfig) -> bool:
-    try:
-        return load_config(run / "config.yaml").to_dict() == cfg.to_dict()
-    except UsageError:
-        return False
-
-
-def _holds_nothing(run: Path) -> bool:
-    """True when ``run`` holds only what a run killed in its first write leaves: temporaries
-    (``*.part-*``) and an empty ``checkpoints/`` folder."""
-    for entry in run.iterdir():
-        if fnmatch.fnmatch(entry.name, checkpoint.TEMP_GLOB):
-            continue
-        if entry.is_dir() and entry.name == CHECKPOINT.parent.name:
-            if all(fnmatch.fnmatch(e.name, checkpoint.TEMP_GLOB) for e in entry.iterdir()):
-                continue
-        return False
-    return True
-
-
-def _choose_run_dir(cfg: TrainConfig) -> tuple[Path, bool]:
-    """(run folder, whether to continue its checkpoint) for a new ``fit``.
-
-    A folder is taken when it is new or empty, holds a run that never wrote a usable
-    checkpoint (a failed or killed start), or holds an unfinished run of the same config
-    (which is then continued); a finished run is never overwritten.
-    """
-    if not cfg.run_dir:
-        return Path(cfg.out) / f"{cfg.name}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", False
-    run = Path(cfg.run_dir)
-    name = one_line(run)
-    if run.exists() and not run.is_dir():
-        raise UsageError(f"{name}: run_dir is a file, not a folder.")
-    if not run.is_dir() or _holds_nothing(run):
-        return run, False
-    if not (run / "config.yaml").is_file():
-        raise UsageError(
-            f"{name}: run_dir is a folder that holds other files and no run; choose an empty or new folder."
-        )
-    if (run / BUNDLE).is_file() and (run / SUMMARY).is_file():  # the summary is the last file a run writes
-        raise UsageError(f"{name}: already holds a finished run (model.safetensors); choose another run_dir.")
-    if (run / CHECKPOINT).is_file():
-        try:
-            checkpoint.read(run / CHECKPOINT)
-        except UsageError:
-            return run, False  # a damaged checkpoint: nothing to continue, the folder is reused
-        if _same_config(run, cfg):
-            return run, True
-        raise UsageError(
-            f"{name}: already holds an unfinished run with another config; resume it with "
-            f"--resume {name} or choose another run_dir."
-        )
-    return run, False
-
-
-def _prepare_run_dir(run: Path, cfg: TrainConfig, *, fresh: bool) -> None:
-    """Create the folders, drop what interrupted writes left, write the resolved config."""
-    checkpoint.make_dirs(run / CHECKPOINT.parent)
-    for folder in (run, run / CHECKPOINT.parent):
-        checkpoint.remove_temporaries(folder)
-    if fresh:
-        for name in ("log.jsonl", "log.csv", "skipped.txt", SUMMARY, "confusion.png", BUNDLE):
-            (run / name).unlink(missing_ok=True)
-    save_config(cfg, run / "config.yaml")
-
-
 def _card(cfg: TrainConfig, patients: dict, n_train: int, n_val: int, metrics: dict) -> ModelCard:
     return ModelCard(
         name=cfg.name,
@@ -443,29 +289,6 @@ def _score(value) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
 
 
-def _write_logs(run: Path, history: list[dict]) -> None:
-    """``log.jsonl`` and ``log.csv`` rewritten from the whole history (each one rename)."""
-    history = checkpoint.json_safe(history)
-    lines = "".join(json.dumps(row, allow_nan=False) + "\n" for row in history)
-    checkpoint.atomic_write(run / "log.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"), fsync=False)
-    flat_rows = []
-    for row in history:
-        flat = {k: v for k, v in row.items() if not isinstance(v, dict)}
-        for level in ("recording", "patient"):
-            for c, f1 in (row.get(f"{level}_f1_per_class") or {}).items():
-                flat[f"{level}_f1_class{c}"] = f1
-        flat_rows.append(flat)
-    fields = list(dict.fromkeys(k for flat in flat_rows for k in flat))
-
-    def write_csv(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=fields)
-            w.writeheader()
-            w.writerows(flat_rows)
-
-    checkpoint.atomic_write(run / "log.csv", write_csv, fsync=False)
-
-
 def fit(
     cfg: TrainConfig,
     *,
@@ -494,7 +317,7 @@ def fit(
     seed_all(cfg.seed)
     show = progress and dist.main
     network = make_network(cfg)  # a bad architecture or initial-weights file is reported now
-    _probe(network, cfg)
+    probe(network, cfg)
     wave_aug = WaveAugment.from_config(cfg)
     if cfg.aug_variants:
         check_available(wave_aug)  # codecs or rooms asked for where none exist: now, not after loading
@@ -507,13 +330,13 @@ def fit(
             distributed.barrier(dist)
         return out
 
-    run, cont = (Path(resume), True) if resume else _choose_run_dir(cfg)
+    run, cont = (Path(resume), True) if resume else choose_run_dir(cfg)
     if cont and not (run / CHECKPOINT).is_file():
         cont = False
         if dist.main:
             say(f"{one_line(run)}: no checkpoint yet; starting from the first epoch")
     if dist.main and not dry_run:
-        _prepare_run_dir(run, cfg, fresh=not cont)
+        prepare_run_dir(run, cfg, fresh=not cont)
     train, val, skipped, patients = load_data(
         cfg, progress=show, rank0_first=rank0_first if cfg.cache else lambda f: f()
     )
@@ -570,7 +393,7 @@ def fit(
         start, best, history = meta["epoch"], meta.get("best"), meta.get("history", [])
         if dist.main:
             say(f"resuming {one_line(run)} after epoch {start}")
-            _write_logs(run, history)  # the logs may lag the checkpoint by one epoch after a kill
+            write_logs(run, history)  # the logs may lag the checkpoint by one epoch after a kill
     if dist.main and skipped:
         checkpoint.atomic_write(
             run / "skipped.txt", lambda tmp: tmp.write_text("\n".join(skipped) + "\n", encoding="utf-8"), fsync=False
@@ -645,7 +468,7 @@ def fit(
             state=state,
             best_weights=None if improved else best_weights,
         )
-        _write_logs(run, history)
+        write_logs(run, history)
 
     finished = bool(history) and history[-1]["epoch"] == cfg.epochs
     result = FitResult(run if dist.main else None, network, history)

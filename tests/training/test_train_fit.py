@@ -103,7 +103,7 @@ def test_initial_weights_from_a_local_file(tmp_path, tiny_config):
     from safetensors.torch import save_file
 
     from sand_gui.model import build_network
-    from training.loop import make_network
+    from training.network import make_network
 
     donor = build_network(
         "convnext_atto", num_classes=1000, arch_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}
