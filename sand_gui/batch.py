@@ -28,10 +28,10 @@ from .dataset_index import DatasetIndex, Row, Status
 from .errors import DatasetError, SandError, UsageError, one_line, storage_error
 from .feature_cache import FeatureCache
 from .features import to_windows
+from .files import write_atomic
 from .metrics import evaluate_records, patient_votes, report, support_warnings
 from .pipeline import model_info, prepare_task, probabilities_problem
 from .quality import Code
-from .session import write_atomic
 
 
 class Cancelled(SandError):

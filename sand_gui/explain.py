@@ -397,7 +397,7 @@ def listenable(
     import soundfile as sf
     from scipy.signal import istft, stft
 
-    from .session import atomic_path
+    from .files import atomic_path
 
     chosen = [s.region for s in explanation.top(top_k)]
     if not chosen:

@@ -29,8 +29,8 @@ from . import __version__
 from .audio import load_recording
 from .errors import AudioError, SandError, one_line
 from .features import FeatureSpec, PreparedInput, prepare_input
+from .files import sha256_file as file_sha256  # None when unreadable
 from .quality import Code, Note
-from .session import sha256_file as file_sha256  # None when unreadable
 from .tasks import TASK_IDS, get_task
 from .vad import VoicedRange
 from .votes import Verdict, decide, task_vote

@@ -11,7 +11,8 @@ import platform
 from pathlib import Path
 
 from . import __version__
-from .session import Session, sha256_file
+from .files import sha256_file
+from .session import Session
 from .tasks import patient_id_from_filename
 
 DISCLAIMER = (

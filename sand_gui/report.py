@@ -37,9 +37,10 @@ from . import report_measures as rm
 from .classes import CLASS_NUMBERS
 from .decision import patient_class
 from .errors import StorageError, one_line, storage_error
+from .files import write_atomic
 from .provenance import patient_and_date, provenance
 from .report_pdf import write_pdf
-from .session import Session, write_atomic
+from .session import Session
 from .tasks import TASK_IDS
 
 REPORT_FORMAT = "sand_gui.report"

@@ -18,8 +18,9 @@ from . import report_measures as rm
 from .classes import get_class
 from .decision import patient_class
 from .errors import StorageError, storage_error
+from .files import atomic_path, sha256_file
 from .provenance import DISCLAIMER, SYNTHETIC_BANNER, bundle_entry, patient_and_date, provenance
-from .session import Session, atomic_path, sha256_file
+from .session import Session
 from .tasks import TASK_IDS, get_task
 
 A4 = (8.27, 11.69)  # inches, portrait

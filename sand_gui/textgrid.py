@@ -23,7 +23,7 @@ from pathlib import Path
 from .audio import load_recording
 from .errors import DatasetError, one_line
 from .features import FeatureSpec, trim
-from .session import write_atomic
+from .files import write_atomic
 
 VAD_TIER = "VAD"
 SPEECH = "speech"

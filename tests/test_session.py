@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sand_gui.errors import DatasetError, UsageError
+from sand_gui.files import write_atomic
 from sand_gui.session import (
     SESSION_FILE,
     Session,
@@ -19,7 +20,6 @@ from sand_gui.session import (
     validate_age,
     validate_patient_id,
     validate_sex,
-    write_atomic,
 )
 
 
