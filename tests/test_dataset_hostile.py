@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sand_gui import dataset
+from sand_gui import patient_table
 from sand_gui.dataset import (
     TEST_SHEET,
     TRAINING_SHEET,
@@ -124,7 +124,7 @@ def test_a_test_workbook_needs_no_class(tmp_path):
 
 
 def test_too_many_rows_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(dataset, "MAX_ROWS", 5)
+    monkeypatch.setattr(patient_table, "MAX_ROWS", 5)
     path = workbook(tmp_path / WORKBOOK, [(f"ID{i:03d}", 50, "M", 2) for i in range(8)])
     with pytest.raises(DatasetError, match="more than 5 rows"):
         read_sheet(path, SHEET)
