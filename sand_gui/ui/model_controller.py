@@ -15,10 +15,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..card_view import SYNTHETIC_TEXT, card_summary
 from ..errors import BundleError, one_line
 from ..workspace import Workspace
 from . import workers
-from .card_dialog import SYNTHETIC_TEXT, CardDialog, card_summary
+from .card_dialog import CardDialog
 from .importer import MODEL
 from .messages import MessageBox, user_text
 from .settings import Settings

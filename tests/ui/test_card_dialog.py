@@ -7,13 +7,8 @@ from PySide6.QtWidgets import QLabel, QTableWidget
 from sandtest import TEST_SPEC
 
 from sand_gui.bundle import ModelCard
-from sand_gui.ui.card_dialog import (
-    SYNTHETIC_TEXT,
-    CardDialog,
-    card_html,
-    flat_items,
-    metric_evaluations,
-)
+from sand_gui.card_view import SYNTHETIC_TEXT, card_html, flat_items, metric_evaluations
+from sand_gui.ui.card_dialog import CardDialog
 
 LEVEL = {
     "accuracy": 0.8966666666666666,
@@ -215,7 +210,7 @@ def test_a_leave_one_mechanism_out_entry_shows_as_two_evaluations_with_its_split
 
 
 def test_the_parts_of_a_fused_evaluation_are_named_after_their_level():
-    from sand_gui.ui.card_dialog import level_title
+    from sand_gui.card_view import level_title
 
     assert level_title("out_of_distribution") == "only families it never heard"
     assert level_title("out_of_distribution_praat_measures_alone") == (
@@ -230,7 +225,7 @@ def test_a_fused_sets_parts_are_evaluations_and_the_deciding_one_comes_first(qtb
     """``training.evaluate --write-card`` keeps each part of a fused bundle (the network's vote,
     the measures alone, the fusion) under the set's ``fusion``: each is an evaluation with its
     tables, and the part that decides the class shown leads its set, marked."""
-    from sand_gui.ui.card_dialog import SHOWN
+    from sand_gui.card_view import SHOWN
 
     part = dict(LEVEL, macro_f1=0.66)
     metrics = {
