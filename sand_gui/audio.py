@@ -310,6 +310,11 @@ def load_recording(path: str | Path, *, sample_rate: int, bandlimit_hz: float | 
     x = require_finite(
         resample(x.astype(np.float32), orig_sr=rate, target_sr=sample_rate), name=name, step="after resampling"
     )
+    if not len(x):  # a few samples at a high rate leave none at the model's rate
+        raise AudioError(
+            f"{name}: too short: {len(mono)} sample(s) at {rate} Hz leave no sample at {sample_rate} Hz.",
+            code=Code.TOO_SHORT,
+        )
     if bandlimit_hz is not None and bandlimit_hz < min(rate, sample_rate) / 2:
         x = lowpass(x, sample_rate=sample_rate, cutoff_hz=bandlimit_hz)
         require_finite(x, name=name, step="after band-limiting")

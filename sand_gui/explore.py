@@ -185,9 +185,10 @@ def mel_filterbank(*, sample_rate: int, n_fft: int, n_mels: int, f_min: float, f
     f_pts = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
     f_diff = np.diff(f_pts)
     slopes = f_pts[None, :] - freqs[:, None]
-    down = -slopes[:, :-2] / f_diff[:-1]
-    up = slopes[:, 2:] / f_diff[1:]
-    fb = np.maximum(0.0, np.minimum(down, up))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a band too narrow for floats: empty bins, said by problems()
+        down = -slopes[:, :-2] / f_diff[:-1]
+        up = slopes[:, 2:] / f_diff[1:]
+        fb = np.nan_to_num(np.maximum(0.0, np.minimum(down, up)), nan=0.0, posinf=0.0, neginf=0.0)
     fb.flags.writeable = False
     return fb
 
