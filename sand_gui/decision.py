@@ -55,15 +55,18 @@ class PatientClass:
         """Something other than the network's vote decided (whether or not it agrees)."""
         return self.decided_by != "network"
 
-    def decided_text(self, *, limit: int | None = None) -> str:
+    def decided_text(self, *, limit: int | None = None, measuring: str | None = None) -> str:
         """One line: who decided and why (the waiting line while the measures are out).
         ``limit``: a reason longer than this is cut at its last colon before the limit (the
-        window's short form; the reports keep it whole)."""
+        window's short form; the reports keep it whole). ``measuring``: while waiting, how far
+        the measures have got ("3 of 8 tasks"); "" when none are being taken (analyse again)."""
         if self.waiting:
-            return (
-                "Not the patient's class yet: this model decides with the Praat measures, "
-                "which are not in yet (they are computed with each analysis)."
-            )
+            head = "Not the patient's class yet: this model decides with the Praat measures, "
+            if measuring is None:
+                return head + "which are not in yet (they are computed with each analysis)."
+            if measuring:
+                return head + f"which are being taken ({measuring} measured)."
+            return head + "which were not taken for these recordings: analyse again."
         if self.number is None:
             return ""
         reason = self.reason

@@ -80,6 +80,8 @@ def test_waiting_for_the_measures_no_class_is_claimed():
     assert d.number is None and d.waiting and d.network_class == 5
     assert d.heading == "Network vote: class 5 — Healthy control"
     assert "Not the patient's class yet" in d.decided_text() and "Praat measures" in d.decided_text()
+    assert d.decided_text(measuring="3 of 8 tasks").endswith("which are being taken (3 of 8 tasks measured).")
+    assert d.decided_text(measuring="").endswith("which were not taken for these recordings: analyse again.")
     assert d.to_dict()["class"] is None and d.to_dict()["waiting_for_measures"] is True
 
 

@@ -41,6 +41,7 @@ class MeasuresController(QObject):
         column, and the panel's title repeats the selected task's vote."""
         self.tabs, self.result_panel = analysis.tabs, analysis.result_panel
         self.tab_index = self.tabs.addTab(self.panel, "Praat measures")
+        analysis.resultShown.connect(lambda _result: self.refresh())  # the waiting line gets its progress at once
         return analysis
 
     def _changed(self, change: Change, task_id: str | None) -> None:
@@ -101,7 +102,8 @@ class MeasuresController(QObject):
         self.panel.show_measures(task_id, task_measures, state=self.state_text(task_id), vote=self.vote_text(task_id))
         self.panel.show_fused(ws.fused)
         if self.result_panel is not None and ws.analysis is not None and self.result_panel.result is ws.analysis.result:
-            self.result_panel.show_decision(ws.decision())
+            done, total = (tuple(ws.measures_progress or ()) + (0, 0))[:2]
+            self.result_panel.show_decision(ws.decision(), measuring=f"{done} of {total} tasks" if ws.measuring else "")
         if self.tabs is not None:
             n = sum(len(t.flagged) for t in measures.tasks) if measures is not None else 0
             self.tabs.setTabText(self.tab_index, f"Praat measures ({n} flagged)" if n else "Praat measures")

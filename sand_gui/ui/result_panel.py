@@ -93,6 +93,7 @@ class ResultPanel(QWidget):
         self.headline.setText(text)
         self._style_headline(None)
         self.meaning.setText("Record or load the eight tasks, then press Analyse (Ctrl+Return).")
+        self.meaning.setVisible(True)
         self.votes.setText("")
         self.fused.setVisible(False)
         self.device.setText("")
@@ -100,9 +101,10 @@ class ResultPanel(QWidget):
         self.table.setRowCount(0)
         self.table.setVisible(False)
 
-    def show_decision(self, decision: PatientClass | None) -> None:
+    def show_decision(self, decision: PatientClass | None, *, measuring: str | None = None) -> None:
         """The headline, its meaning, who decided and the network's vote; called again when the
-        fused verdict of the shown result comes in. Nothing shown yet: ignored."""
+        fused verdict of the shown result comes in, and as the measures progress (``measuring``:
+        ``PatientClass.decided_text``). Nothing shown yet: ignored."""
         if self.result is None or decision is None:
             return
         d = decision
@@ -118,6 +120,7 @@ class ResultPanel(QWidget):
             self.headline.setText("Recording quality too low for a verdict")
             self._style_headline("bad")
             self.meaning.setText(self.result.quality_message)
+        self.meaning.setVisible(bool(self.meaning.text()))  # waiting: no meaning, no empty line
         v = self.result.verdict
         votes = d.vote_text() if d.network_class is not None and (d.number is not None or d.waiting) else ""
         if votes and v is not None and not v.tie_broken:
@@ -126,7 +129,7 @@ class ResultPanel(QWidget):
         shown = d.waiting or d.overrides_vote or bool(d.reason)
         colour = "#555;font-style:italic" if d.waiting else "#1b5e20;font-weight:bold"
         self.fused.setStyleSheet(f"color:{colour}")
-        self.fused.setText(d.decided_text(limit=REASON_CHARS) if shown else "")
+        self.fused.setText(d.decided_text(limit=REASON_CHARS, measuring=measuring) if shown else "")
         self.fused.setToolTip(d.decided_text() if shown else "")  # the whole reason, as the reports give it
         self.fused.setVisible(shown)
 

@@ -68,6 +68,11 @@ def test_analysed_patient_shows_the_fused_verdict_and_which_part_decided(
     rp.show_result(ws.analysis.result, class_numbers=[1, 2, 3, 4, 5])
     assert rp.headline.text() == f"Network vote: class {v.final_class} — {ws.analysis.result.final_label}"
     assert "Not the patient's class yet" in rp.fused.text() and rp.fused.isVisible()
+    from sand_gui.decision import patient_class
+
+    rp.show_decision(patient_class(ws.analysis.result), measuring="2 of 8 tasks")  # as the measures progress
+    assert rp.fused.text().endswith("which are being taken (2 of 8 tasks measured).")
+    assert rp.headline.text().startswith("Network vote: class")
     rp.show_decision(ws.decision())  # and back, as the measures controller does when they come in
     assert rp.headline.text() == f"Class {fused.final_class} — {label}"
     assert not messages, messages
