@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from .decision import patient_class
 from .errors import SandError, UsageError, one_line
 from .measuring import fuse_if_possible, run_measures
 from .session import Session, unfinished_sessions
@@ -558,8 +559,6 @@ class Workspace:
         a = self.analysis
         if a is None:
             return None
-        from .decision import patient_class
-
         card = self.classifier.card if self.analysis_is_current and self.classifier is not None else None
         labels = dict(zip(card.class_numbers, card.class_labels)) if card is not None else None
         return patient_class(a.result, self.fused, labels=labels)

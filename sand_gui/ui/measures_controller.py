@@ -53,7 +53,7 @@ class MeasuresController(QObject):
     def _status(self) -> None:
         ws = self.workspace
         if ws.measuring:
-            done, total, _task = (tuple(ws.measures_progress or ()) + (0, 0, ""))[:3]
+            done, total = self._progress()
             self.status_line.show_message(f"Praat measures: {done}/{total} tasks measured…", 0)
         elif self._was_measuring:
             if ws.measures is not None:
@@ -62,11 +62,16 @@ class MeasuresController(QObject):
                 self.status_line.show_message(f"No Praat measures: {user_text(ws.measures_error)}", 15000)
         self._was_measuring = ws.measuring
 
+    def _progress(self) -> tuple[int, int]:
+        """(tasks measured, tasks to measure) of the running measures; (0, 0) before the first report."""
+        done, total = (tuple(self.workspace.measures_progress or ()) + (0, 0))[:2]
+        return done, total
+
     def state_text(self, task_id: str) -> str:
         """The panel's one line: progress, why there are none, or whether they are stale."""
         ws = self.workspace
         if ws.measuring:
-            done, total = (tuple(ws.measures_progress or ()) + (0, 0))[:2]
+            done, total = self._progress()
             return f"Measuring with Praat in a separate process… {done}/{total} tasks"
         if ws.measures_error is not None:
             return user_text(ws.measures_error)
@@ -102,7 +107,7 @@ class MeasuresController(QObject):
         self.panel.show_measures(task_id, task_measures, state=self.state_text(task_id), vote=self.vote_text(task_id))
         self.panel.show_fused(ws.fused)
         if self.result_panel is not None and ws.analysis is not None and self.result_panel.result is ws.analysis.result:
-            done, total = (tuple(ws.measures_progress or ()) + (0, 0))[:2]
+            done, total = self._progress()
             self.result_panel.show_decision(ws.decision(), measuring=f"{done} of {total} tasks" if ws.measuring else "")
         if self.tabs is not None:
             n = sum(len(t.flagged) for t in measures.tasks) if measures is not None else 0

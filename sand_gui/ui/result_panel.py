@@ -108,18 +108,12 @@ class ResultPanel(QWidget):
         if self.result is None or decision is None:
             return
         d = decision
+        self.headline.setText(d.heading)
+        self._style_headline("ok" if d.number is not None else "wait" if d.waiting else "bad")
         if d.number is not None:
-            self.headline.setText(d.heading)
-            self._style_headline("ok")
             self.meaning.setText(get_class(d.number).meaning)
-        elif d.waiting:
-            self.headline.setText(d.heading)
-            self._style_headline("wait")
-            self.meaning.setText("")
         else:
-            self.headline.setText("Recording quality too low for a verdict")
-            self._style_headline("bad")
-            self.meaning.setText(self.result.quality_message)
+            self.meaning.setText("" if d.waiting else self.result.quality_message)
         self.meaning.setVisible(bool(self.meaning.text()))  # waiting: no meaning, no empty line
         v = self.result.verdict
         votes = d.vote_text() if d.network_class is not None and (d.number is not None or d.waiting) else ""
