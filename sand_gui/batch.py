@@ -70,6 +70,23 @@ class PatientPrediction:
     fused: object | None = None  # sand_gui.fusion.FusedVerdict when the run had a fusion
 
 
+PARTS = ("network", "measures", "fusion")  # the classes a fused run scores side by side
+
+
+def part_class(patient: PatientPrediction, part: str) -> int | None:
+    """The class ``part`` gives ``patient``: the network's vote, the measures classifier's own class
+    (argmax, the lower class on a tie) or the fused class the app shows; None without it."""
+    if part == "network":
+        return patient.predicted
+    fused = patient.fused
+    if fused is None:
+        return None
+    if part == "fusion":
+        return fused.final_class
+    probs = getattr(fused, "measures_probabilities", None) or {}
+    return max(probs.items(), key=lambda kv: (kv[1], -kv[0]))[0] if probs else None
+
+
 @dataclass
 class BatchResult:
     """What a batch run produced; ``metrics`` has the JSON form of ``sand-train evaluate``
@@ -83,9 +100,11 @@ class BatchResult:
     classes: list[int]
     cache: dict = field(default_factory=dict)  # {"dir": str|None, "reused": int, "computed": int}
 
-    def cell(self, true: int, predicted: int) -> list[str]:
-        """Patients of one confusion-matrix cell (patient level), in ID order."""
-        return sorted(p.patient_id for p in self.patients.values() if p.true == true and p.predicted == predicted)
+    def cell(self, true: int, predicted: int, *, part: str = "network") -> list[str]:
+        """Patients of one confusion-matrix cell (patient level) of ``part`` (``PARTS``), in ID order."""
+        return sorted(
+            p.patient_id for p in self.patients.values() if p.true == true and part_class(p, part) == predicted
+        )
 
     def mark(self, index: DatasetIndex) -> None:
         """Record in ``index`` the recordings the analysis refused (call on the thread that owns it)."""
@@ -318,10 +337,7 @@ def _fused(patients: dict[str, PatientPrediction], verdicts: dict, classifier, f
         return None
     y = [patients[pid].true for pid in known]
     with_measures = [pid for pid in known if patients[pid].fused.measures_probabilities]
-    alone = [
-        max(patients[pid].fused.measures_probabilities.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-        for pid in with_measures
-    ]
+    alone = [part_class(patients[pid], "measures") for pid in with_measures]
     return {
         "decision": fusion.decision,
         "rule": fusion.describe(),

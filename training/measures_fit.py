@@ -259,14 +259,21 @@ def fit_measures_model(
         raise UsageError("the measures classifier needs training patients of at least two classes.")
     k = int(min(FOLDS, max(2, np.bincount(y)[np.bincount(y) > 0].min())))
     folds = stratified_folds(y, k=k)
+    usable = [f for f in range(k) if (folds == f).any() and (folds != f).any()]
+    if not usable:  # every class has one patient: they all fall in the first fold
+        raise UsageError(
+            f"the measures classifier needs two training patients of at least one class to choose its size "
+            f"by cross-validation; these {len(y)} patients are one per class."
+        )
     cv = []
     for cand in grid:
-        pred = np.zeros(len(y), dtype=int)
-        for f in range(k):
+        pred = np.full(len(y), -1)
+        for f in usable:
             tr, te = folds != f, folds == f
             booster = train_booster(x[tr], y[tr], n_classes=len(classes), **cand)
             pred[te] = predict_proba(booster, x[te], n_classes=len(classes)).argmax(axis=1)
-        score = report([classes[i] for i in y], [classes[i] for i in pred], classes)["macro_f1"]
+        held = pred >= 0
+        score = report([classes[i] for i in y[held]], [classes[i] for i in pred[held]], classes)["macro_f1"]
         cv.append(dict(cand, cv_macro_f1=round(float(score), 4)))
     best = max(range(len(grid)), key=lambda i: (cv[i]["cv_macro_f1"], -i))
     booster = train_booster(x, y, n_classes=len(classes), **grid[best])

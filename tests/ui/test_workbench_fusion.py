@@ -58,8 +58,9 @@ def cells(model, row: int) -> list[str]:
 
 def test_ticked_box_shows_convnext_measures_and_fusion_side_by_side(qtbot, workbench, corpus, fused_bundle):
     pytest.importorskip("parselmouth", reason="install the measures extra (praat-parselmouth)")
-    from sand_gui.ui.workbench.batch_panel import HEAD, score
-    from sand_gui.ui.workbench.fused_columns import CHECKBOX_TEXT, measures_class, side_by_side_text
+    from sand_gui.batch import part_class
+    from sand_gui.ui.workbench.fused_columns import CHECKBOX_TEXT, side_by_side_text
+    from sand_gui.ui.workbench.predictions import HEAD, score
 
     w = workbench(corpus, fused_bundle)
     box = w.batch.with_measures
@@ -85,15 +86,37 @@ def test_ticked_box_shows_convnext_measures_and_fusion_side_by_side(qtbot, workb
     assert table.rowCount() == len(result.patients)
     for row, pid in enumerate(table.ids):
         fused = result.patients[pid].fused
-        alone = measures_class(fused)
+        alone = part_class(result.patients[pid], "measures")
         got = cells(table, row)
         assert got[len(HEAD)] == ("—" if alone is None else str(alone))
         assert got[len(HEAD) + 1] == f"{fused.final_class} ({fused.used})" and fused.used in ("fusion", "network")
     assert table.task_of(len(HEAD) + 2) is not None  # the task columns moved right, still found
 
+    # the scores and the confusion matrix open on the class the app shows; the other parts one pick away
+    panel, classes = w.batch, result.metrics["classes"]
+    assert not panel.scored.isHidden() and panel.scored.currentData() == "fusion"
+    for part, matrix, words in (
+        ("fusion", side["fusion"]["confusion_matrix"], "the class the app shows: "),
+        ("network", result.metrics["patient_level"]["confusion_matrix"], "ConvNeXt's majority vote"),
+        ("measures", side["measures"]["confusion_matrix"], "the measures classifier alone"),
+    ):
+        panel.scored.setCurrentIndex(panel.scored.findData(part))
+        assert words in panel.summary.text()
+        shown = [[panel.confusion.count(t, p) for p in classes] for t in classes]
+        assert shown == matrix, part
+        for i, t in enumerate(classes):
+            for j, p in enumerate(classes):
+                if matrix[i][j]:
+                    listed = panel.confusion.open_cell(i, j)
+                    assert len(listed) == matrix[i][j]
+                    assert all(part_class(result.patients[pid], part) == p for pid in listed)
+                    assert all(result.patients[pid].true == t for pid in listed)
+        f1 = side[part]["per_class"][str(classes[0])]["f1"]
+        assert panel.per_class.item(0, 4).text() == score(f1)  # the patient-level F1 column follows the pick
+
 
 def test_box_unticked_or_plain_bundle_leaves_the_table_as_it_was(qtbot, workbench, corpus, fused_bundle, tiny_bundle):
-    from sand_gui.ui.workbench.batch_panel import HEAD
+    from sand_gui.ui.workbench.predictions import HEAD
 
     plain = workbench(corpus, tiny_bundle)
     assert plain.batch.with_measures.isHidden() and plain.batch.fusion is None
@@ -104,6 +127,9 @@ def test_box_unticked_or_plain_bundle_leaves_the_table_as_it_was(qtbot, workbenc
     result = done.args[0]
     assert "fusion" not in result.metrics and all(p.fused is None for p in result.patients.values())
     assert w.batch.predictions.head == HEAD and "Side by side" not in w.batch.summary.text()
+    assert w.batch.scored.isHidden()  # only ConvNeXt's vote to score, and the summary says so:
+    assert "these scores are ConvNeXt's vote, not the class the app shows" in w.batch.summary.text()
+    assert "these scores" not in plain.batch.summary.text()  # nothing to warn about: no plain run made
 
 
 def test_cancel_while_measuring_writes_nothing(qtbot, workbench, corpus, fused_bundle):

@@ -16,10 +16,11 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -38,94 +39,17 @@ from ...errors import SandError
 from .. import workers
 from ..messages import user_text
 from .confusion import ConfusionView
-from .fused_columns import CHECKBOX_TEXT, FUSED_HEAD, fused_cells, fusion_of, measured_run, side_by_side_text
-from .grid import short_name
-
-HEAD = ("Patient", "True", "Predicted", "Confidence")
-
-
-def field(entry, name: str, default=None):
-    """``entry.name`` or ``entry[name]``: result rows may be dataclasses or dicts."""
-    if isinstance(entry, dict):
-        return entry.get(name, default)
-    return getattr(entry, name, default)
-
-
-def score(v) -> str:
-    return "n/a" if v is None else f"{v:.3f}"
-
-
-class PredictionsModel(QAbstractTableModel):
-    """One row per patient of a BatchResult: true, predicted, confidence, then each task's vote."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.ids: list[str] = []
-        self.rows: list[list[str]] = []
-        self.tips: list[list[str]] = []
-        self.tasks: list[str] = []
-        self.head: tuple[str, ...] = HEAD
-
-    def set_result(self, result, tasks: list[str]) -> None:
-        self.beginResetModel()
-        self.tasks = list(tasks)
-        votes: dict[str, dict[str, tuple[str, str]]] = {}
-        for rec in result.recordings:
-            err = field(rec, "error")
-            shown = ("✗", str(err)) if err else (str(field(rec, "predicted", "")), "")
-            votes.setdefault(str(field(rec, "patient")), {})[str(field(rec, "task"))] = shown
-        patients = result.patients
-        items = patients.items() if isinstance(patients, dict) else ((field(p, "patient_id"), p) for p in patients)
-        self.ids, self.rows, self.tips = [], [], []
-        items = list(items)
-        fused = any(field(p, "fused") is not None for _, p in items)
-        self.head = HEAD + FUSED_HEAD if fused else HEAD
-        for pid, p in items:
-            true, pred, conf = field(p, "true"), field(p, "predicted"), field(p, "confidence")
-            mine = votes.get(str(pid), {})
-            extra, extra_tips = fused_cells(p) if fused else ([], [])
-            self.ids.append(str(pid))
-            self.rows.append(
-                [
-                    str(pid),
-                    "" if true is None else str(true),
-                    "—" if pred is None else str(pred),
-                    "" if conf is None else f"{conf:.2f}",
-                    *extra,
-                    *(mine.get(t, ("", ""))[0] for t in self.tasks),
-                ]
-            )
-            self.tips.append(["", "", "", "", *extra_tips, *(mine.get(t, ("", "missing"))[1] for t in self.tasks)])
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.head) + len(self.tasks)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        head = self.head
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return head[section] if section < len(head) else short_name(self.tasks[section - len(head)])
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section >= len(head):
-            return f"{self.tasks[section - len(head)]}: the class this recording votes for (✗: refused, see tooltip)"
-        return None
-
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.rows[index.row()][index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tips[index.row()][index.column()] or None
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return None
-
-    def task_of(self, column: int) -> str | None:
-        i = column - len(self.head)
-        return self.tasks[i] if 0 <= i < len(self.tasks) else None
+from .fused_columns import (
+    CHECKBOX_TEXT,
+    SCORED,
+    fusion_of,
+    measured_run,
+    scored_report,
+    scored_title,
+    side_by_side_text,
+    unscored_note,
+)
+from .predictions import PredictionsModel, score
 
 
 class SaveDialog:
@@ -178,6 +102,11 @@ class BatchPanel(QWidget):
         self.note.setWordWrap(True)
         self.summary = QLabel("No batch run yet.")
         self.summary.setWordWrap(True)
+        self.scored = QComboBox()  # a fused run: whose classes the scores and the matrix show
+        for part, name in SCORED:
+            self.scored.addItem(f"Scores of {name}", part)
+        self.scored.setVisible(False)
+        self.scored.currentIndexChanged.connect(lambda _: self._show_scores())
         self.per_class = QTableWidget(0, 9)
         self.per_class.setHorizontalHeaderLabels(["class", "patients", "P", "R", "F1", "recs", "P", "R", "F1"])
         self.per_class.verticalHeader().setVisible(False)
@@ -214,6 +143,7 @@ class BatchPanel(QWidget):
         scores = QWidget()
         sl = QVBoxLayout(scores)
         sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.scored)
         sl.addWidget(self.summary)
         sl.addWidget(self.per_class, 1)
         lower = QSplitter(Qt.Orientation.Horizontal)
@@ -342,6 +272,18 @@ class BatchPanel(QWidget):
         tasks = list(self.index.tasks) if self.index is not None else []
         self.predictions.set_result(result, tasks)
         self.table.resizeColumnsToContents()
+        fused = bool(result.metrics and result.metrics.get("fusion"))
+        self.scored.blockSignals(True)
+        self.scored.setCurrentIndex(0)  # a fused run opens on the class the app shows
+        self.scored.blockSignals(False)
+        self.scored.setVisible(fused)
+        self._show_scores()
+
+    def _show_scores(self) -> None:
+        """Summary, per-class table and confusion matrix of the part chosen in ``scored``."""
+        result = self.result
+        if result is None:
+            return
         m = result.metrics
         skipped = len(getattr(result, "skipped", []) or [])
         if m is None:
@@ -350,13 +292,16 @@ class BatchPanel(QWidget):
             self.confusion.clear()
             self.update_actions()
             return
+        part = self.scored.currentData() if self.scored.isVisible() or m.get("fusion") else "network"
         classes = list(m["classes"])
-        pl, rl = m["patient_level"], m["recording_level"]
+        pl, rl = scored_report(m, part), m["recording_level"]
+        note = unscored_note(self.fusion, m)
         self.summary.setText(
-            f"<b>Patient level</b> (majority vote): macro-F1 {score(pl['macro_f1'])}, accuracy "
-            f"{score(pl['accuracy'])}, n = {pl['n']}. <b>Recording level</b>: macro-F1 {score(rl['macro_f1'])}, "
-            f"accuracy {score(rl['accuracy'])}, n = {rl['n']}. Skipped recordings: {skipped}."
+            f"<b>Patient level</b> ({scored_title(m, part)}): macro-F1 {score(pl['macro_f1'])}, accuracy "
+            f"{score(pl['accuracy'])}, n = {pl['n']}. <b>Recording level</b> (ConvNeXt): macro-F1 "
+            f"{score(rl['macro_f1'])}, accuracy {score(rl['accuracy'])}, n = {rl['n']}. Skipped recordings: {skipped}."
             + (f"<br>{side_by_side_text(m['fusion'], score)}" if m.get("fusion") else "")
+            + (f"<br><span style='color:#b35900'>{note}</span>" if note else "")
         )
         self.per_class.setRowCount(len(classes))
         for i, c in enumerate(classes):
@@ -368,7 +313,7 @@ class BatchPanel(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.per_class.setItem(i, j, item)
         self.per_class.resizeColumnsToContents()
-        self.confusion.set_result(result, classes, pl["confusion_matrix"])
+        self.confusion.set_result(result, classes, pl["confusion_matrix"], part=part)
         self.update_actions()
 
     def clear(self) -> None:
@@ -376,6 +321,7 @@ class BatchPanel(QWidget):
         self.predictions.set_result(SimpleNamespace(recordings=[], patients={}), [])
         self.per_class.setRowCount(0)
         self.summary.setText("No batch run yet.")
+        self.scored.setVisible(False)
         self.confusion.clear()
         self.update_actions()
 

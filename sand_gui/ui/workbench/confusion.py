@@ -1,7 +1,7 @@
 """The confusion matrix as a widget: counts in a grid, the patients of a cell one click away.
 
 Rows are the true class, columns the predicted class (as in ``sand_gui.metrics``). Clicking a
-cell lists its patients (``BatchResult.cell(true, predicted)``) beside the grid; double-clicking
+cell lists its patients (``BatchResult.cell(true, predicted, part=)``) beside the grid; double-clicking
 one of them emits ``patientPicked`` so the window can show that patient's recordings.
 """
 
@@ -38,6 +38,7 @@ class ConfusionView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result = None
+        self.part = "network"
         self.classes: list[int] = []
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -63,9 +64,10 @@ class ConfusionView(QWidget):
         lay.addLayout(left, 3)
         lay.addLayout(side, 1)
 
-    def set_result(self, result, classes: list[int], matrix: list[list[int]]) -> None:
-        """Show ``matrix`` [classes × classes counts]; ``result.cell(t, p)`` lists a cell's patients."""
-        self.result, self.classes = result, list(classes)
+    def set_result(self, result, classes: list[int], matrix: list[list[int]], *, part: str = "network") -> None:
+        """Show ``matrix`` [classes × classes counts] of ``part``'s classes (``sand_gui.batch.PARTS``);
+        ``result.cell(t, p, part=part)`` lists a cell's patients."""
+        self.result, self.classes, self.part = result, list(classes), part
         n = len(self.classes)
         self.table.clear()
         self.table.setRowCount(n)
@@ -93,7 +95,7 @@ class ConfusionView(QWidget):
         if self.result is None or not (0 <= row < len(self.classes) and 0 <= column < len(self.classes)):
             return []
         true, pred = self.classes[row], self.classes[column]
-        ids = list(self.result.cell(true, pred))
+        ids = list(self.result.cell(true, pred, part=self.part))
         self.patients.clear()
         for pid in ids:
             item = QListWidgetItem(str(pid))

@@ -19,6 +19,12 @@ from ...errors import SandError, one_line
 FUSED_HEAD = ("Measures", "Fusion")
 CHECKBOX_TEXT = "with Praat measures and fusion (slower)"
 PARTS = (("network", "ConvNeXt"), ("measures", "measures"), ("fusion", "fusion"))
+# what the scores and the confusion matrix of a fused run can show; the class the app shows first
+SCORED = (
+    ("fusion", "the class the app shows"),
+    ("network", "ConvNeXt's vote"),
+    ("measures", "the measures classifier"),
+)
 
 
 def praat_installed() -> bool:
@@ -77,18 +83,14 @@ def measured_run(
     )
 
 
-def measures_class(fused) -> int | None:
-    """The measures classifier's own class (argmax; lowest class on ties, as ``batch`` scores it)."""
-    probs = getattr(fused, "measures_probabilities", None) or {}
-    return max(probs.items(), key=lambda kv: (kv[1], -kv[0]))[0] if probs else None
-
-
 def fused_cells(patient) -> tuple[list[str], list[str]]:
     """The "Measures" and "Fusion" cells of one patient row, and their tooltips."""
+    from ...batch import part_class
+
     fused = getattr(patient, "fused", None)
     if fused is None:
         return ["", ""], ["", ""]
-    alone = measures_class(fused)
+    alone = part_class(patient, "measures")
     final = "—" if fused.final_class is None else str(fused.final_class)
     cells = ["—" if alone is None else str(alone), f"{final} ({fused.used})"]
     why = one_line(fused.reason, limit=600)
@@ -108,3 +110,32 @@ def side_by_side_text(side: dict | None, score: Callable) -> str:
     missing = side.get("without_measures", 0)
     tail = f" {missing} patient(s) had no usable measures (network alone)." if missing else ""
     return f"<b>Side by side</b> (patient level): {'; '.join(parts)}.{tail}"
+
+
+def scored_report(metrics: dict, part: str) -> dict:
+    """The patient-level report of ``part`` (a key of ``SCORED``): the network's vote is the run's
+    ``patient_level``; the measures' and the shown class's come from a fused run's ``fusion``."""
+    side = metrics.get("fusion") or {}
+    return metrics["patient_level"] if part == "network" or part not in side else side[part]
+
+
+def scored_title(metrics: dict, part: str) -> str:
+    """What the patient-level scores below are the scores of, in a few words."""
+    side = metrics.get("fusion") or {}
+    if part == "network" or part not in side:
+        return "ConvNeXt's majority vote"
+    if part == "measures":
+        return f"the measures classifier alone, the {side['measures'].get('n', 0)} patients with measures"
+    return f"the class the app shows: {one_line(side.get('rule', ''), limit=90)}"
+
+
+def unscored_note(fusion, metrics: dict) -> str:
+    """A warning when the bundle decides a patient's class with its measures but this run scored
+    the network's vote only (the box was not ticked); empty otherwise."""
+    if fusion is None or fusion.decision == "network" or metrics.get("fusion"):
+        return ""
+    return (
+        f"This model decides a patient's class with its Praat measures ({one_line(fusion.describe(), limit=90)}); "
+        f"these scores are ConvNeXt's vote, not the class the app shows. Tick “{CHECKBOX_TEXT}” and run "
+        "again to score that class."
+    )
