@@ -7,10 +7,11 @@ Run ``python benchmarks/bench_measures.py`` (``--help`` for options). On a synth
     two processes (``workers=2``), vs ``sand_gui.pipeline.analyze`` with the bundled model on
     the CPU, same patient, same process; medians of ``--repeats`` runs after one warm-up, and
     the ratio measures / analysis; plus the time per vowel and per DDK task;
-(c) parallel: what the window and ``sand-gui analyze`` do: the measures in one separate
-    process (``measuring.run_measures(workers=1)``, started first, waited for by a thread) while
-    the network analyses in this process; wall time until both are done, vs the network alone
-    (goal: ratio <= 2, i.e. the measures add at most the network's own time);
+(c) parallel: what the window and ``sand-gui analyze`` do: the measures in separate processes
+    (``measuring.run_measures``, started first, waited for by a thread) while the network
+    analyses in this process; wall time until both are done, vs the network alone (goal: ratio
+    <= 2, i.e. the measures add at most the network's own time), with one measuring process and
+    with two (the ratio of the two says which the app should use);
 (b) agreement: the DDK syllable count and rate, and the vowels' F0 mean, against the
     generator's true values in ``synthetic.json`` (median and worst error).
 """
@@ -105,9 +106,9 @@ def bench_parallel(root: Path, meta: dict, *, repeats: int) -> dict:
     p = meta["patients"][0]
     recs = patient_files(root, p["id"])
 
-    def both():
+    def both(workers: int = 1):
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(run_measures, recs, clf.spec, sex=p["sex"], workers=1)
+            pending = pool.submit(run_measures, recs, clf.spec, sex=p["sex"], workers=workers)
             analyze(recs, clf)
             pending.result()
 
@@ -122,6 +123,8 @@ def bench_parallel(root: Path, meta: dict, *, repeats: int) -> dict:
     (t_meas, _) = median_time(lambda: run_measures(recs, clf.spec, sex=p["sex"], workers=1), repeats)
     c_meas = (children_cpu() - c0) / (repeats + 1)  # per run (the warm-up included)
     (t_both, _) = median_time(both, repeats)
+    (t_meas2, _) = median_time(lambda: run_measures(recs, clf.spec, sex=p["sex"], workers=2), repeats)
+    (t_both2, _) = median_time(lambda: both(2), repeats)
     return {
         "patient": p["id"],
         "network_alone_s": round(t_net, 3),
@@ -131,6 +134,9 @@ def bench_parallel(root: Path, meta: dict, *, repeats: int) -> dict:
         "both_in_parallel_s": round(t_both, 3),
         "ratio_parallel_total_vs_network_alone": round(t_both / t_net, 2),
         "added_by_measures_s": round(t_both - t_net, 3),
+        "measures_alone_2_processes_s": round(t_meas2, 3),
+        "both_in_parallel_measures_in_2_processes_s": round(t_both2, 3),
+        "ratio_2_vs_1_measuring_processes_in_parallel": round(t_both2 / t_both, 2),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
 

@@ -2,16 +2,15 @@
 
 One ``Workspace`` holds the open session, the patient, per task the current take (where it
 came from, its check result, its status), the loaded model's identity, and the last analysis
-with the model and FeatureSpec that produced it. Every change goes through its methods; each
+with the model and FeatureSpec that produced it (the values: ``workspace_state``). Every change goes through its methods; each
 change saves ``session.json`` once (atomically, through ``Session``) and then calls the
 subscribed callbacks with a ``Change``. Views read the workspace and call it; they keep no task
 state of their own (the napari pattern: a model that knows, widgets that show).
 
 Slow work (checking a file, analysing, exporting) is handed to a *runner*:
 ``runner(fn, *args, done=callback, progress=None, **kwargs)`` runs ``fn`` somewhere and calls
-``done(value, exc)`` on the thread that owns the workspace. The default runs at once, in the
-caller's thread (tests, scripts); the window passes one that runs in a Qt worker. The runner
-decides *where*; the workspace decides *what*.
+``done(value, exc)`` on the thread that owns the workspace (the jobs and the default runner:
+``workspace_jobs``). The runner decides *where*; the workspace decides *what*.
 
 The Praat measures (``measuring.run_measures``) start with each analysis, on the same
 recordings, in a separate process so that they run beside the network; they are dropped when
@@ -26,8 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import replace
 from pathlib import Path
 
 from .decision import patient_class
@@ -35,158 +33,12 @@ from .errors import SandError, UsageError, one_line
 from .measuring import fuse_if_possible, run_measures
 from .session import Session, unfinished_sessions
 from .tasks import TASK_IDS, get_task
+from .workspace_jobs import Checked, check_recording, default_spec, export_report, run_analysis, run_now
+from .workspace_state import Analysis, Change, ModelIdentity, Source, TaskState, TaskStatus, source_of
 
 log = logging.getLogger("sand_gui")
 
 RESULT_FILE = "last_result.json"
-
-
-class TaskStatus(Enum):
-    """Where a task stands; the task list colours and words follow it."""
-
-    EMPTY = "empty"  # no recording yet
-    RECORDING = "recording"  # a take is being recorded
-    CHECKING = "checking"  # loaded or recorded; the check on load is running
-    READY = "ready"  # checked and usable
-    REJECTED = "rejected"  # checked (or analysed) and not usable; ``error`` says why
-
-
-class Source(Enum):
-    """Where the current take came from (a field, never guessed from a file name)."""
-
-    RECORDED = "recorded"
-    LOADED = "loaded"
-
-
-class Change(Enum):
-    """What changed; the argument of every callback (with the task id for ``TASK``)."""
-
-    SESSION = "session"  # a session was opened, created or closed (every task changed too)
-    TASK = "task"
-    MODEL = "model"
-    ANALYSIS = "analysis"  # an analysis started, finished or failed
-    MEASURES = "measures"  # the Praat measures started, progressed, finished, failed or were dropped
-    EXPORTED = "exported"
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """One task's current take and what the check on load found."""
-
-    task_id: str
-    status: TaskStatus = TaskStatus.EMPTY
-    source: Source | None = None
-    file: Path | None = None
-    take: int | None = None  # 1-based position of the file among the task's takes in the session
-    seconds: float | None = None  # duration of the file
-    voiced_seconds: float | None = None  # what the voice detector kept
-    notes: tuple = ()  # warnings: ``quality.Note`` (a str with ``.code``)
-    error: str | None = None  # the one-sentence reason of a rejection
-    error_code: object = None  # ``quality.Code`` of the rejection, when the core gave one
-    spec: object = None  # the FeatureSpec the file was checked with
-
-    @property
-    def usable(self) -> bool:
-        return self.status is TaskStatus.READY
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """Which model: enough to name it in a report and to tell two bundles apart."""
-
-    name: str
-    path: Path
-    sha256: str  # SHA-256 of the bundle file, as verified when it was loaded
-    architecture: str
-    synthetic: bool
-    spec: object  # its FeatureSpec
-
-    @classmethod
-    def of(cls, classifier) -> ModelIdentity:
-        card, bundle = classifier.card, classifier.bundle
-        return cls(
-            card.name,
-            Path(bundle.path),
-            str(bundle.file_sha256),
-            card.architecture,
-            bool(card.synthetic),
-            classifier.spec,
-        )
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """The last analysis and what produced it."""
-
-    result: object  # pipeline.AnalysisResult
-    model: ModelIdentity
-    recordings: dict = field(default_factory=dict)  # task id -> the file analysed
-
-    @property
-    def spec(self):
-        """The FeatureSpec the result was computed with (the result's own, when it carries one)."""
-        return getattr(self.result, "spec", None) or self.model.spec
-
-
-@dataclass
-class Checked:
-    """A recording that passed the checks made on load."""
-
-    seconds: float
-    voiced_seconds: float
-    notes: list = field(default_factory=list)
-
-
-# -- the work the runner runs (plain functions: any thread, no Qt) ------------------------------
-def check_recording(path: Path, spec) -> Checked:
-    """Load and trim as the analysis will (no torch); AudioError with the core's sentence."""
-    from .audio import load_recording
-    from .features import trim
-
-    rec = load_recording(path, sample_rate=spec.sample_rate, bandlimit_hz=spec.bandlimit_hz)
-    voiced = trim(rec.samples, spec=spec, name=Path(path).name)
-    return Checked(rec.seconds, voiced.length / spec.sample_rate, list(rec.warnings))
-
-
-def run_analysis(recordings: dict, classifier, *, progress=None):
-    from .pipeline import analyze
-
-    return analyze(recordings, classifier, progress=progress)
-
-
-def export_report(base: Path, result, *, session=None, spec=None, measures=None, fused=None) -> list[Path]:
-    """Write ``base``.pdf, .json and .csv of ``result``; the model described is the result's
-    own (``result.model``), and the PDF's spectrograms are computed with ``spec``. ``measures``
-    (or why there are none) and the ``fused`` verdict go in too (``report_measures``)."""
-    from . import report, report_pdf
-
-    base = Path(base)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"measures": measures, "fused": fused}
-    return [
-        report_pdf.write_pdf(base.with_suffix(".pdf"), result, session=session, spec=spec, **extra),
-        report.write_json(base.with_suffix(".json"), result, session=session, **extra),
-        report.write_csv(base.with_suffix(".csv"), result, session=session, **extra),
-    ]
-
-
-def run_now(fn: Callable, *args, done: Callable, progress=None, **kwargs) -> None:
-    """The default runner: ``fn`` at once in this thread, then ``done(value, exc)``."""
-    if progress is not None:
-        kwargs["progress"] = progress
-    try:
-        value = fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every failure reaches ``done``
-        done(None, exc)
-        return
-    done(value, None)
-
-
-def default_spec():
-    """The FeatureSpec used while no model (not even a card) is known."""
-    from .features import SEED_SPEC
-
-    return SEED_SPEC
 
 
 class Workspace:
@@ -600,18 +452,3 @@ class Workspace:
             self._emit(Change.EXPORTED)
         if done is not None:
             done(paths, exc)
-
-
-def source_of(session: Session, task_id: str, path: Path) -> Source:
-    """Where a reopened session's take came from, as ``session.json`` records it
-    (``Session.origin``). Sessions written before it recorded origins: a take this
-    application recorded is one of its own ``next_take_path`` names inside the folder."""
-    origin = getattr(session, "origin", None)
-    if callable(origin):
-        value = origin(Path(path))
-        if value in (Source.RECORDED.value, Source.LOADED.value):
-            return Source(value)
-    inside = Path(path).parent.resolve() == Path(session.folder).resolve()
-    stem = Path(path).stem
-    own = stem.startswith(f"{session.patient_id}_{task_id}_take") and stem.rsplit("_take", 1)[1].isdigit()
-    return Source.RECORDED if inside and own else Source.LOADED
