@@ -92,6 +92,8 @@ def test_ticked_box_shows_convnext_measures_and_fusion_side_by_side(qtbot, workb
         assert got[len(HEAD) + 1] == f"{fused.final_class} ({fused.used})" and fused.used in ("fusion", "network")
     assert table.task_of(len(HEAD) + 2) is not None  # the task columns moved right, still found
 
+    # the measures box has its own row: beside the buttons it made the window wider than a 1366 px screen
+    assert w.minimumSizeHint().width() <= 1366, w.minimumSizeHint()
     # the scores and the confusion matrix open on the class the app shows; the other parts one pick away
     panel, classes = w.batch, result.metrics["classes"]
     assert not panel.scored.isHidden() and panel.scored.currentData() == "fusion"
@@ -148,3 +150,33 @@ def test_without_praat_the_box_is_hidden(qtbot, workbench, corpus, fused_bundle,
     monkeypatch.setitem(sys.modules, "parselmouth", None)  # as if praat-parselmouth were not installed
     w = workbench(corpus, fused_bundle)
     assert w.batch.with_measures.isHidden() and w.batch.fusion is None and not w.batch.with_measures.isChecked()
+
+
+@pytest.mark.parametrize(
+    ("side", "words"),
+    [
+        (
+            {"decision": "measures", "rule": "the measures classifier alone (fixed: why)"},
+            "the measures classifier's class",
+        ),
+        ({"decision": "network", "rule": "the network's vote (validation preferred it)"}, "ConvNeXt's vote"),
+        (
+            {"decision": "fusion", "rule": "fusion of the network (w=0.60) and the measures (w=0.40) (fixed: why)"},
+            "fusion of the network (w=0.60) and the measures (w=0.40)",
+        ),
+        (
+            {"decision": "fusion", "rule": "fusion of the network (w=0.60) and the measures (w=0.40)"},
+            "fusion of the network (w=0.60) and the measures (w=0.40)",
+        ),
+    ],
+)
+def test_the_scored_title_names_the_rule_without_its_reason(side, words):
+    from sand_gui.ui.workbench.fused_columns import scored_title
+
+    metrics = {"patient_level": {}, "fusion": {**side, "measures": {"n": 4}, "fusion": {}}}
+    assert scored_title(metrics, "fusion") == f"the class the app shows: {words}"
+    assert scored_title(metrics, "fusion", short=True) == "the class the app shows"
+    assert scored_title(metrics, "measures") == "the measures classifier alone, the 4 patients with measures"
+    assert (
+        scored_title(metrics, "network") == scored_title({"patient_level": {}}, "fusion") == "ConvNeXt's majority vote"
+    )

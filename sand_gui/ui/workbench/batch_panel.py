@@ -135,7 +135,7 @@ class BatchPanel(QWidget):
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.cancel_button, self.with_measures):
+        for b in (self.run_button, self.cancel_button):
             buttons.addWidget(b)
         buttons.addWidget(self.progress, 1)
         for b in (self.csv_button, self.submission_button):
@@ -156,6 +156,7 @@ class BatchPanel(QWidget):
         split.setSizes([200, 400])
         lay = QVBoxLayout(self)
         lay.addLayout(buttons)
+        lay.addWidget(self.with_measures)  # its own row: beside the buttons it made the window wider than 1366 px
         lay.addWidget(self.note)
         lay.addWidget(split, 1)
 
@@ -243,9 +244,10 @@ class BatchPanel(QWidget):
         if m is None:
             self._say(f"Batch run done: {len(result.patients)} patient(s) predicted; none has a class to score.")
         else:
+            part = "fusion" if m.get("fusion") else "network"
             self._say(
-                f"Batch run done: patient-level macro-F1 {score(m['patient_level']['macro_f1'])}, "
-                f"recording-level {score(m['recording_level']['macro_f1'])}."
+                f"Batch run done: patient-level macro-F1 {score(scored_report(m, part)['macro_f1'])} "
+                f"({scored_title(m, part, short=True)}), recording-level {score(m['recording_level']['macro_f1'])}."
             )
         self.done.emit(result)
 

@@ -119,14 +119,22 @@ def scored_report(metrics: dict, part: str) -> dict:
     return metrics["patient_level"] if part == "network" or part not in side else side[part]
 
 
-def scored_title(metrics: dict, part: str) -> str:
-    """What the patient-level scores below are the scores of, in a few words."""
+def scored_title(metrics: dict, part: str, *, short: bool = False) -> str:
+    """What the patient-level scores below are the scores of, in a few words (``short``: fewer)."""
     side = metrics.get("fusion") or {}
     if part == "network" or part not in side:
         return "ConvNeXt's majority vote"
     if part == "measures":
         return f"the measures classifier alone, the {side['measures'].get('n', 0)} patients with measures"
-    return f"the class the app shows: {one_line(side.get('rule', ''), limit=90)}"
+    decision = side.get("decision")
+    if decision == "measures":
+        rule = "the measures classifier's class"
+    elif decision == "network":
+        rule = "ConvNeXt's vote"
+    else:  # "fusion of the network (w=0.60) and the measures (w=0.40) (why)": the rule without the why
+        head, cut, _ = str(side.get("rule", "")).partition(") (")
+        rule = one_line(head + ")" if cut else head, limit=90)
+    return "the class the app shows" if short else f"the class the app shows: {rule}"
 
 
 def unscored_note(fusion, metrics: dict) -> str:
