@@ -152,12 +152,12 @@ class _Refused(SandError):
 
 
 def _measure(recordings, *, spec, sex):
-    """The Praat measures in one separate process (Praat holds the GIL; the network runs here
-    meanwhile), or the SandError that says why there are none (e.g. parselmouth missing)."""
-    from .measuring import run_measures
+    """The Praat measures in separate processes (``measuring_processes``: Praat holds the GIL; the
+    network runs here meanwhile), or the SandError that says why there are none (e.g. parselmouth missing)."""
+    from .measuring import measuring_processes, run_measures
 
     try:
-        return run_measures(recordings, spec, sex=sex, workers=1)
+        return run_measures(recordings, spec, sex=sex, workers=measuring_processes())
     except SandError as exc:
         return exc
 

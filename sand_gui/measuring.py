@@ -13,12 +13,22 @@ and the command line alike. Qt-free.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import SandError
 
 log = logging.getLogger("sand_gui")
+
+
+def measuring_processes(cpus: int | None = None) -> int:
+    """How many processes measure a patient beside the window or ``sand-gui analyze``: one on a
+    machine of two or three cores (the network and the interface keep a core), two from four up.
+    Measured on the 2-core VM (benchmarks/bench_measures.py, idle, 2026-11-28): beside the network,
+    two processes finish the eight tasks in 6.7 s against 7.9 s with one (each costs ~1 s to start)."""
+    cpus = os.cpu_count() if cpus is None else cpus
+    return 2 if (cpus or 1) >= 4 else 1
 
 
 def run_measures(

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .decision import patient_class
 from .errors import SandError, UsageError, one_line
-from .measuring import fuse_if_possible, run_measures
+from .measuring import fuse_if_possible, measuring_processes, run_measures
 from .session import Session, unfinished_sessions
 from .tasks import TASK_IDS, get_task
 from .workspace_jobs import Checked, check_recording, default_spec, export_report, run_analysis, run_now
@@ -69,7 +69,7 @@ class Workspace:
         self.fused = None  # fusion.FusedVerdict of the analysis and the measures, when the bundle has one
         # processes for the measures; 0 (in the runner's thread) with the default runner, where
         # nothing runs in parallel anyway
-        self.measure_workers = 0 if runner is run_now else 1
+        self.measure_workers = 0 if runner is run_now else measuring_processes()
         self._measure_token: object | None = None
         self._measure_job = None  # what the runner returned for the running measures (``cancel()``)
         self._callbacks: list[Callable] = []

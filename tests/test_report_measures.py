@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import multiprocessing
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -308,3 +309,12 @@ def test_reports_claim_no_class_while_the_measures_a_bundle_decides_with_are_out
     assert "Final class" not in flat
     assert f"No final class. Network vote: class {result.verdict.final_class}" in flat
     assert "Not the patient's class yet" in flat
+
+
+@pytest.mark.parametrize(("cpus", "processes"), [(None, None), (1, 1), (2, 1), (3, 1), (4, 2), (64, 2)])
+def test_measuring_processes_leave_a_core_to_the_network_and_the_window(cpus, processes):
+    """Two measuring processes only where two cores stay free for the network and the interface."""
+    from sand_gui.measuring import measuring_processes
+
+    got = measuring_processes(cpus)
+    assert got == (processes if processes is not None else (2 if (os.cpu_count() or 1) >= 4 else 1))
