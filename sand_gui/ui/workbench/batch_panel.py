@@ -294,7 +294,7 @@ class BatchPanel(QWidget):
             self.confusion.clear()
             self.update_actions()
             return
-        part = self.scored.currentData() if self.scored.isVisible() or m.get("fusion") else "network"
+        part = self.scored.currentData() if m.get("fusion") else "network"
         classes = list(m["classes"])
         pl, rl = scored_report(m, part), m["recording_level"]
         note = unscored_note(self.fusion, m)
