@@ -87,24 +87,28 @@ class Fusion:
         self.decision = section["decision"]
         self.w_network = float(section["w_network"])
         self.source = source
+        index = {name: i for i, name in enumerate(FEATURE_NAMES)}
+        self.columns = np.array([index[n] for n in section["feature_names"]], dtype=np.intp)  # its vector's order
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> Fusion | None:
         """The bundle's fusion, or None when it carries no measures model.
 
-        BundleError (one sentence) when the measures model was trained on another measure
-        vector or other measures settings than this version computes: its probabilities would
-        be meaningless. The model JSON was already checked (shape, strict JSON) by the loader.
+        A model trained on an older vector whose every measure this version still computes
+        (e.g. before the formant ratios were added) reads its own columns, picked by name.
+        BundleError (one sentence) when it names a measure this version does not compute, or was
+        trained on other measures settings: its probabilities would be meaningless. The model JSON was already checked (shape, strict JSON) by the loader.
         """
         section = bundle.card.fusion
         if section is None or bundle.measures_model is None:
             return None
         source = one_line(bundle.path.name)
-        if list(section["feature_names"]) != list(FEATURE_NAMES):
+        unknown = [n for n in section["feature_names"] if n not in FEATURE_NAMES]
+        if unknown:
             raise BundleError(
                 f"{source}: its measures model was trained on another measure vector "
-                f"({len(section['feature_names'])} measures, this version computes {len(FEATURE_NAMES)}); "
-                "it cannot be used."
+                f"({len(unknown)} of its {len(section['feature_names'])} measures, e.g. "
+                f"{one_line(unknown[0], limit=60)}, are not computed by this version); it cannot be used."
             )
         want = measures_identity(sample_rate=bundle.card.spec.sample_rate)
         if section["measures"] != want:
@@ -139,11 +143,11 @@ class Fusion:
         return f"{rule} ({why})" if self.fixed_because else rule
 
     def probabilities_of(self, vectors: np.ndarray) -> np.ndarray:
-        """Class probabilities [shape=(n, n_classes)] of measure vectors [shape=(n, n_features)]
-        with NaN for missing measures."""
+        """Class probabilities [shape=(n, n_classes)] of measure vectors [shape=(n, len(FEATURE_NAMES))]
+        with NaN for missing measures (the model's own columns are picked from them)."""
         import xgboost as xgb
 
-        x = np.asarray(vectors, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
+        x = np.asarray(vectors, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))[:, self.columns]
         p = self.booster.predict(xgb.DMatrix(x, missing=np.nan, feature_names=None))
         p = np.asarray(p, dtype=np.float64).reshape(len(x), len(self.class_numbers))
         if not np.isfinite(p).all():

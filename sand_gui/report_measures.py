@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # the measures package imports numpy: only where a measure is
 # What a clinician checks first: the summary table, the CLI table and the patient CSV.
 KEY_VOWEL = ("f0_mean_hz", "jitter_local", "shimmer_local", "hnr_db", "cpps_db")
 KEY_DDK = ("ddk_rate", "period_cv_pct")
-KEY_ACROSS = ("vowel_space_area",)
-DECIMALS = {"Hz": 1, "Hz²": 0, "%": 2, "dB": 2, "st": 2, "s": 2, "ms": 1, "syll/s": 2, "count": 0}
+KEY_ACROSS = ("vowel_space_area", "formant_centralization_ratio")
+DECIMALS = {"Hz": 1, "Hz²": 0, "%": 2, "dB": 2, "st": 2, "s": 2, "ms": 1, "syll/s": 2, "count": 0, "ratio": 3}
 # keyed by ``measures.Flag`` values (read through ``flag_of``)
 MARK = {"above": "▲", "below": "▼", "within": ""}
 WORD = {"above": "above range", "below": "below range", "within": "within range"}
@@ -85,7 +85,7 @@ def number(value: float, unit: str) -> str:
 
 
 def unit_suffix(unit: str) -> str:
-    return "" if unit == "count" else f" {unit}"
+    return "" if unit in ("count", "ratio") else f" {unit}"  # a count or a ratio needs no unit word
 
 
 def value_text(m: Measure) -> str:
@@ -199,14 +199,14 @@ def task_csv_cells(measures, task_id: str) -> list:
 
 
 def patient_csv_columns() -> list[str]:
-    """Patient CSV: the key measures of every task (``<task>_<key>`` and ``_flag``), the vowel
-    space area, the sex the pitch range assumed, Praat's version, the settings (JSON), and the
+    """Patient CSV: the key measures of every task (``<task>_<key>`` and ``_flag``), the key
+    measures across tasks (``KEY_ACROSS``: vowel space area, formant centralisation ratio), the sex the pitch range assumed, Praat's version, the settings (JSON), and the
     fused verdict (class, which decision was used, why) when the bundle has a fusion."""
     cols = []
     for task_id in TASK_IDS:
         for key in key_measures(task_id):
             cols += [f"{task_id}_{key}", f"{task_id}_{key}_flag"]
-    cols += ["vowel_space_area", "measures_sex", "measures_praat", "measures_settings", "measures_status"]
+    cols += [*KEY_ACROSS, "measures_sex", "measures_praat", "measures_settings", "measures_status"]
     return cols + list(FUSED_COLUMNS)
 
 
@@ -220,11 +220,11 @@ def fused_cells(fused) -> list:
 
 
 def patient_csv_cells(measures, fused=None) -> list:
-    width = len(patient_csv_columns()) - 5 - len(FUSED_COLUMNS)
+    width = len(patient_csv_columns()) - 4 - len(KEY_ACROSS) - len(FUSED_COLUMNS)
     reason = unavailable_reason(measures)
     if not is_measured(measures):
         status = "" if measures is None else f"unavailable: {reason}"
-        return [""] * (width + 4) + [status] + fused_cells(fused)
+        return [""] * (width + len(KEY_ACROSS) + 3) + [status] + fused_cells(fused)
     cells = []
     for task_id in TASK_IDS:
         t = task_or_none(measures, task_id)
@@ -232,9 +232,12 @@ def patient_csv_cells(measures, fused=None) -> list:
             m = None if t is None else measure_or_none(t, key)
             d = None if m is None else m.to_dict()
             cells += ["" if d is None or d["value"] is None else d["value"], "" if d is None else d["flag"] or ""]
-    area = measures.get("vowel_space_area").to_dict()["value"]
+    across = {m.key: m for m in measures.across}  # results saved before a measure existed lack it
+    for key in KEY_ACROSS:
+        value = across[key].to_dict()["value"] if key in across else None
+        cells.append("" if value is None else value)
     settings = json.dumps(measures.settings, sort_keys=True, allow_nan=False)
-    cells += ["" if area is None else area, measures.sex, measures.software.get("praat", ""), settings, "measured"]
+    cells += [measures.sex, measures.software.get("praat", ""), settings, "measured"]
     return cells + fused_cells(fused)
 
 

@@ -17,6 +17,7 @@ from fusedtest import fusion_section, make_fused_bundle, measures_model_json
 from sand_gui.bundle import CARD_KEY, MEASURES_KEY, ModelCard, load_bundle, read_card, save_bundle, seal
 from sand_gui.errors import BundleError
 from sand_gui.fusion import Fusion
+from sand_gui.measures.vector import FEATURE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,7 @@ def test_loading_never_executes_code(fused_path):
     """An audit hook records every event that runs code or unpickles while a fused bundle is
     loaded and its measures model is built and used (imports done beforehand, as the hook cannot
     tell an import's own compile from a payload's)."""
-    Fusion.from_bundle(load_bundle(fused_path)).probabilities_of(np.zeros((1, 117), np.float32))
+    Fusion.from_bundle(load_bundle(fused_path)).probabilities_of(np.zeros((1, len(FEATURE_NAMES)), np.float32))
     seen, active = [], [False]
 
     def hook(event, args):
@@ -178,7 +179,7 @@ def test_loading_never_executes_code(fused_path):
     active[0] = True
     try:
         fusion = Fusion.from_bundle(load_bundle(fused_path))
-        p = fusion.probabilities_of(np.full((2, 117), np.nan, np.float32))
+        p = fusion.probabilities_of(np.full((2, len(FEATURE_NAMES)), np.nan, np.float32))
     finally:
         active[0] = False
     assert seen == [] and p.shape == (2, 5)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from fusedtest import make_fused_bundle, training_vectors
+from fusedtest import make_fused_bundle, measures_model_json, training_vectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandtest import TEST_SPEC
@@ -15,9 +15,10 @@ from sandtest import TEST_SPEC
 from sand_gui.bundle import load_bundle
 from sand_gui.errors import BundleError
 from sand_gui.fusion import FusedVerdict, Fusion, combine, fuse
-from sand_gui.measures.patient import vowel_space_area
+from sand_gui.measures.patient import across_measures
 from sand_gui.measures.results import (
     DDK_MEASURES,
+    PATIENT_MEASURES,
     VOWEL_MEASURES,
     PatientMeasures,
     TaskMeasures,
@@ -56,7 +57,7 @@ def patient(values: dict[str, float], *, tasks=None, sample_rate: int = TEST_SPE
         )
         rows.setdefault(task, []).append(m)
     tms = {t: TaskMeasures(task=t, file=f"{t}.wav", measures=ms, settings=settings) for t, ms in rows.items()}
-    return PatientMeasures(list(tms.values()), [vowel_space_area(tms)], "U", settings, {}, 0.0)
+    return PatientMeasures(list(tms.values()), across_measures(tms), "U", settings, {}, 0.0)
 
 
 def result(task_probs: dict[str, list[float]]) -> AnalysisResult:
@@ -69,9 +70,14 @@ NET = result({"phonationA": [0.1, 0.6, 0.1, 0.1, 0.1], "rhythmPA": [0.1, 0.5, 0.
 
 
 def test_feature_names_fixed_order():
-    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 5 * len(VOWEL_MEASURES) + 1 + 3 * len(DDK_MEASURES)
+    assert (
+        len(FEATURE_NAMES)
+        == len(set(FEATURE_NAMES))
+        == 5 * len(VOWEL_MEASURES) + len(PATIENT_MEASURES) + 3 * len(DDK_MEASURES)
+    )
     assert FEATURE_NAMES[0] == "phonationA.f0_mean_hz"
     assert FEATURE_NAMES[5 * len(VOWEL_MEASURES)] == "across.vowel_space_area"
+    assert FEATURE_NAMES[5 * len(VOWEL_MEASURES) + 1] == "across.formant_centralization_ratio"
     assert FEATURE_NAMES[-1] == "rhythmKA.intensity_sd_db"
     assert VOWEL_TASKS == ("phonationA", "phonationE", "phonationI", "phonationO", "phonationU")
 
@@ -154,12 +160,33 @@ def test_a_hostile_reason_for_a_fixed_rule_stays_one_short_line_or_is_ignored(tm
 
 
 def test_wrong_feature_names_refused(tmp_path):
-    names = [f"other.m{i}" for i in range(len(FEATURE_NAMES))]
+    names = [*FEATURE_NAMES[:-1], "other.m0"]
     bundle = load_bundle(make_fused_bundle(tmp_path / "w.safetensors", names=names))
     with pytest.raises(BundleError) as err:
         Fusion.from_bundle(bundle)
     assert str(err.value).startswith("w.safetensors: its measures model was trained on another measure vector")
-    assert "\n" not in str(err.value)
+    assert "other.m0" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_model_of_an_older_vector_reads_its_own_columns_by_name(tmp_path):
+    """A bundle fused before the formant ratios existed (117 measures, no FCR or F2i/F2u) still
+    works: its model sees exactly its columns, in its order, taken by name from today's vector."""
+    old = [n for n in FEATURE_NAMES if n not in ("across.formant_centralization_ratio", "across.f2i_f2u_ratio")]
+    assert len(old) == 117
+    raw = measures_model_json(n_features=len(old))
+    fusion = Fusion.from_bundle(load_bundle(make_fused_bundle(tmp_path / "old.safetensors", names=old, raw=raw)))
+    rng = np.random.default_rng(3)
+    full = rng.normal(size=(4, len(FEATURE_NAMES))).astype(np.float32)
+    import xgboost as xgb
+
+    direct = xgb.Booster()
+    direct.load_model(bytearray(raw))
+    own = full[:, [FEATURE_NAMES.index(n) for n in old]]
+    expect = direct.predict(xgb.DMatrix(own, missing=np.nan)).reshape(4, 5)
+    assert np.allclose(fusion.probabilities_of(full), expect)
+    ratios = full.copy()
+    ratios[:, [FEATURE_NAMES.index("across.formant_centralization_ratio")]] = 1e6  # a column it never read
+    assert np.allclose(fusion.probabilities_of(ratios), expect)
 
 
 def test_combine_rules():

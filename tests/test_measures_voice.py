@@ -22,8 +22,12 @@ from sandtest import TEST_SPEC
 from scipy.signal import lfilter
 
 from sand_gui.measures import (
+    PATIENT_MEASURES,
     Flag,
     Why,
+    across_measures,
+    f2_ratio,
+    formant_centralization_ratio,
     measure_patient,
     measure_recording,
     measure_task,
@@ -149,6 +153,33 @@ def test_formants_and_vowel_space_area():
     area = vowel_space_area(rows)
     assert area.value == pytest.approx(truth, rel=0.3) and area.unit == "Hz²"
     assert area.to_dict()["norm"]["low"] is None  # no published range: never flagged
+    # Sapir et al. 2010: FCR = (F2u + F2a + F1i + F1u) / (F2i + F1a), F2i / F2u; ratios of the measured formants
+    f = {(v, k): rows[f"phonation{v.upper()}"].get(f"{k}_hz").value for v in "aiu" for k in ("f1", "f2")}
+    fcr, ratio = formant_centralization_ratio(rows), f2_ratio(rows)
+    assert fcr.value == pytest.approx(
+        (f["u", "f2"] + f["a", "f2"] + f["i", "f1"] + f["u", "f1"]) / (f["i", "f2"] + f["a", "f1"]), rel=1e-12
+    )
+    assert ratio.value == pytest.approx(f["i", "f2"] / f["u", "f2"], rel=1e-12)
+    (a1, _), (a2, _), _ = VOWELS["a"]
+    (i1, _), (i2, _), _ = VOWELS["i"]
+    (u1, _), (u2, _), _ = VOWELS["u"]
+    assert fcr.value == pytest.approx((u2 + a2 + i1 + u1) / (i2 + a1), rel=0.1) and fcr.unit == "ratio"
+    assert ratio.value == pytest.approx(i2 / u2, rel=0.1)
+    assert [m.key for m in across_measures(rows)] == list(PATIENT_MEASURES)  # one list, in the vector's order
+    scaled = {t: _scaled_formants(m, 1.2) for t, m in rows.items()}  # a 1/1.2 shorter tract: every formant x 1.2
+    assert formant_centralization_ratio(scaled).value == pytest.approx(fcr.value, rel=1e-9)  # the ratio is unmoved
+    assert vowel_space_area(scaled).value == pytest.approx(area.value * 1.44, rel=1e-9)  # the area is not
+
+
+def _scaled_formants(task, k):
+    import dataclasses
+
+    return dataclasses.replace(
+        task,
+        measures=[
+            dataclasses.replace(m, value=m.value * k) if m.key in ("f1_hz", "f2_hz") else m for m in task.measures
+        ],
+    )
 
 
 def test_patient_measures_through_the_model_loader(tmp_path):
@@ -161,6 +192,9 @@ def test_patient_measures_through_the_model_loader(tmp_path):
     assert res.task("phonationA").voiced is not None and res.task("phonationA").sample_rate == TEST_SPEC.sample_rate
     area = res.get("vowel_space_area")
     assert area.why is Why.MISSING and "phonationI" in area.reason
+    for key in ("formant_centralization_ratio", "f2i_f2u_ratio"):  # /i/ not recorded: neither ratio, and why
+        m = res.get(key)
+        assert m.value is None and m.why is Why.MISSING and "phonationI" in m.reason and "phonationA" not in m.reason
     assert res.missing_tasks == ["phonationE", "phonationI", "phonationO", "rhythmPA", "rhythmTA", "rhythmKA"]
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert d["sex"] == "M" and d["software"]["praat"] and d["settings"]["pitch_ceiling"] == 300.0

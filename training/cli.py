@@ -102,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
         help="auto (default: the validation patients choose), or fix it: network, measures, w=W (with --because)",
     )
     u.add_argument("--because", default="", help="why the rule is fixed (one sentence, kept in the card)")
+    u.add_argument(
+        "--more-measures-data",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another SAND-layout corpus whose every labelled patient the measures classifier also learns from "
+        "(repeatable; never used for validation; an ID seen twice is refused)",
+    )
     u.add_argument("--json", action="store_true", help="print a JSON summary instead of a table")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -227,6 +235,7 @@ def cmd_fuse(a) -> int:
         progress=not a.quiet,
         rule=a.rule,
         because=a.because,
+        more_data=a.more_measures_data,
     )
     _warn_skipped(res["skipped"])
     print(json.dumps(res, indent=1, allow_nan=False) if a.json else format_summary(res))

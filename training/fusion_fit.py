@@ -14,6 +14,10 @@
    voices and validation cannot.
 5. Write a new bundle: the same weights, the card with a ``fusion`` section, and the measures
    model's XGBoost JSON inside the same sealed file (``sand_gui.bundle``).
+
+``--more-measures-data`` adds the patients of further corpora to step 2 only (never to
+validation): the measures classifier keeps improving with patients long after a network's
+training split runs out (``benchmarks/bench_measures_curve.py``).
 """
 
 from __future__ import annotations
@@ -99,6 +103,30 @@ def parse_rule(text: str) -> tuple[str, float] | None:
     )
 
 
+def more_measures_patients(roots: Sequence[str | Path], taken: dict[str, str], *, spec, cache, workers, progress):
+    """[(vectors, classes, corpus name, skipped), ...] of every labelled patient of each corpus's
+    training sheet, measured through the same cache. A patient ID already in ``taken`` (ID -> where)
+    or in two of these corpora is refused: the same ID may be the same person, and a validation
+    patient must never be learnt from."""
+    out, taken = [], dict(taken)
+    for root in roots:
+        layout = SandLayout(root)
+        patients = [p for p in select_patients(layout, "training") if p.label is not None]
+        if not patients:
+            raise DatasetError(f"{one_line(root)}: no labelled patient to add to the measures classifier's training.")
+        for p in patients:
+            if p.id in taken:
+                raise DatasetError(
+                    f"{one_line(root)}: patient {one_line(p.id)} is also in {one_line(taken[p.id])}; "
+                    "a patient the measures classifier learns from must appear once, and never among the validation patients."
+                )
+            taken[p.id] = str(root)
+        refs, skipped = list_recordings(layout, patients, labelled=True)
+        m = patient_measures(patients, refs, spec=spec, cache=cache, workers=workers, progress=progress)
+        out.append((vectors(m, [p.id for p in patients]), [p.label for p in patients], Path(root).name, skipped))
+    return out
+
+
 def _network_on(bundle, clf: Classifier, layout: SandLayout, sheet: str, *, cache, progress: bool):
     from .evaluate import _items, _records
 
@@ -120,10 +148,15 @@ def fuse_bundle(
     progress: bool = False,
     rule: str = "auto",
     because: str = "",
+    more_data: Sequence[str | Path] = (),
 ) -> dict:
     """Write ``out``: ``model``'s network with a measures classifier fitted on ``train_sheet`` and
     the fusion rule chosen on ``val_sheet`` of ``data`` (or fixed by ``rule``, for the reason
-    ``because``); returns a summary (strict JSON)."""
+    ``because``); returns a summary (strict JSON).
+
+    ``more_data``: further SAND-layout corpora whose every labelled patient (training sheet) the
+    measures classifier also learns from (``more_measures_patients``): it needs many more patients
+    than a network's training split holds, and they cost Praat time only."""
     fixed = parse_rule(rule)
     if fixed is not None and not because.strip():
         raise UsageError(
@@ -143,8 +176,19 @@ def fuse_bundle(
     refs, skipped = list_recordings(layout, train + val, labelled=True)
     measures = patient_measures(train + val, refs, spec=spec, cache=cache, workers=workers, progress=progress)
 
-    train_ids = [p.id for p in train]
-    fitted = fit_measures_model(vectors(measures, train_ids), [p.label for p in train], classes)
+    x_train, y_train = vectors(measures, [p.id for p in train]), [p.label for p in train]
+    extra = more_measures_patients(
+        more_data,
+        {p.id: resolve_sheet(val_sheet) for p in val} | {p.id: str(data) for p in train},
+        spec=spec,
+        cache=cache,
+        workers=workers,
+        progress=progress,
+    )
+    for x_more, y_more, _, more_skipped in extra:
+        x_train, y_train = np.concatenate([x_train, x_more]), y_train + y_more
+        skipped += more_skipped
+    fitted = fit_measures_model(x_train, y_train, classes)
 
     clf = Classifier(bundle, device=device)
     val_patients, verdicts, more = _network_on(bundle, clf, layout, val_sheet, cache=cache, progress=progress)
@@ -181,7 +225,8 @@ def fuse_bundle(
         | ({"fixed_because": one_line(because, limit=400), "preferred": best} if fixed is not None else {}),
         "training": {
             "sheet": resolve_sheet(train_sheet),
-            "patients": len(train_ids),
+            "patients": len(y_train),
+            **({"more_data": [{"data": name, "patients": len(y)} for _, y, name, _ in extra]} if extra else {}),
             "model": "xgboost multi:softprob, class-balanced sample weights",
             "params": fitted.params,
             "cv": fitted.cv,

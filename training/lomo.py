@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from sand_gui.classes import CLASS_NUMBERS
 from sand_gui.errors import UsageError, one_line
 
@@ -99,15 +101,17 @@ def make_corpus(out: Path, chosen: dict, *, patients: int, seed: int, id_offset:
     return out
 
 
-def _row(pat: dict, *, recording_macro_f1=None, vote: str = "majority", skipped: int = 0) -> dict:
-    """The figures the table shows of one patient-level report (``training.metrics``)."""
+def _row(pat: dict, *, recording=None, vote: str = "majority", skipped: int = 0) -> dict:
+    """The figures the table shows of one patient-level report (``training.metrics``);
+    ``recording``: the recording-level report, when there is one."""
     return {
         "patients": pat["n"],
         "patient_macro_f1": pat["macro_f1"],
         "patient_accuracy": pat["accuracy"],
         "mean_absolute_error": pat.get("mean_absolute_error"),
         "quadratic_weighted_kappa": pat.get("quadratic_weighted_kappa"),
-        "recording_macro_f1": recording_macro_f1,
+        "recording_macro_f1": None if recording is None else recording["macro_f1"],
+        "recording_confusion_matrix": None if recording is None else recording["confusion_matrix"],
         "recall": {c: pat["per_class"][str(c)]["recall"] for c in CLASS_NUMBERS},
         "support": {c: pat["per_class"][str(c)]["support"] for c in CLASS_NUMBERS},
         "confusion_matrix": pat["confusion_matrix"],
@@ -122,7 +126,7 @@ def summarise(result: dict) -> dict:
     and the fusion, on the same patients."""
     row = _row(
         result["patient_level"],
-        recording_macro_f1=result["recording_level"]["macro_f1"],
+        recording=result["recording_level"],
         vote=result.get("vote", "majority"),
         skipped=len(result.get("skipped", [])),
     )
@@ -141,22 +145,57 @@ def score(model, data: Path, *, cache: Path | None, device: str) -> dict:
     return summarise(evaluate(model, data, sheet="training", cache=cache, device=device))
 
 
+def _cases(cm) -> tuple[list[int], list[int]]:
+    """The (true, predicted) class lists that a confusion matrix (rows: true class) counts."""
+    y_true, y_pred = [], []
+    for i, t in enumerate(CLASS_NUMBERS):
+        for j, q in enumerate(CLASS_NUMBERS):
+            y_true += [t] * int(cm[i][j])
+            y_pred += [q] * int(cm[i][j])
+    return y_true, y_pred
+
+
+def pool(rows: list[dict]) -> dict:
+    """One row for the patients of several test sets together (their confusion matrices summed,
+    every score recomputed), with each set's macro-F1 under ``sets``: one 100-patient set can
+    swing a macro-F1 by 0.08, so a figure to rely on needs several."""
+    from .metrics import ordinal_report
+
+    if len(rows) == 1:
+        return rows[0]
+
+    def summed(key):
+        mats = [r[key] for r in rows]
+        return None if any(m is None for m in mats) else np.sum(np.asarray(mats, dtype=np.int64), axis=0).tolist()
+
+    pat = ordinal_report(*_cases(summed("confusion_matrix")), CLASS_NUMBERS)
+    rec_cm = summed("recording_confusion_matrix")
+    recording = None if rec_cm is None else ordinal_report(*_cases(rec_cm), CLASS_NUMBERS)
+    row = _row(pat, recording=recording, vote=rows[0]["vote"], skipped=sum(r["skipped"] for r in rows))
+    row["sets"] = [r["patient_macro_f1"] for r in rows]
+    return row
+
+
 def _num(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
 def format_table(rows: dict[str, dict]) -> str:
-    """A markdown table: one row per evaluation (name -> ``summarise`` output)."""
+    """A markdown table: one row per evaluation (name -> ``summarise`` or ``pool`` output); rows
+    pooled over several test sets add each set's macro-F1."""
+    sets = any(r.get("sets") for r in rows.values())
     head = "| evaluation | patients | macro-F1 | MAE | QWK | " + " | ".join(f"recall {c}" for c in CLASS_NUMBERS) + " |"
-    lines = [head, "|" + "---|" * (5 + len(CLASS_NUMBERS))]
+    head += " macro-F1 per test set |" if sets else ""
+    lines = [head, "|" + "---|" * (5 + len(CLASS_NUMBERS) + sets)]
     for name, r in rows.items():
         recalls = " | ".join(
             f"{_num(r['recall'][c])} ({r['support'][c]})" if r["recall"][c] is not None else "n/a"
             for c in CLASS_NUMBERS
         )
+        per_set = f" {' / '.join(_num(v) for v in r.get('sets') or [r['patient_macro_f1']])} |" if sets else ""
         lines.append(
             f"| {name} | {r['patients']} | {_num(r['patient_macro_f1'])} | {_num(r['mean_absolute_error'])} | "
-            f"{_num(r['quadratic_weighted_kappa'])} | {recalls} |"
+            f"{_num(r['quadratic_weighted_kappa'])} | {recalls} |{per_set}"
         )
     return "\n".join(lines)
 
@@ -176,8 +215,9 @@ def _entry_key(name: str) -> str:
 
 def card_entry(res: dict, *, recipe: str) -> dict:
     """What a model card keeps of a ``run`` result (``metrics.lomo``): the protocol, the split,
-    the corpus sizes, and each row as an evaluation level (n, macro-F1, accuracy, MAE, QWK,
-    per-class recall and support, confusion matrix) that the card dialog shows as a table;
+    the corpus sizes (``test_patients`` per set, ``test_sets`` sets), and each row as an evaluation level (n, macro-F1, accuracy, MAE, QWK,
+    per-class recall and support, confusion matrix, and each set's macro-F1 when pooled) that the card
+    dialog shows as a table;
     ``recipe`` says which training produced the figures."""
     entry = {
         "protocol": "leave-one-mechanism-out (training.lomo)",
@@ -186,6 +226,7 @@ def card_entry(res: dict, *, recipe: str) -> dict:
         "train_patients": res.get("train_patients"),
         "train_priors": res.get("train_priors"),
         "test_patients": res["test_patients"],
+        "test_sets": res.get("test_sets", 1),
         "priors": res["priors"],
     }
     for name, row in res["rows"].items():
@@ -197,8 +238,36 @@ def card_entry(res: dict, *, recipe: str) -> dict:
             "quadratic_weighted_kappa": row["quadratic_weighted_kappa"],
             "per_class": {str(c): {"recall": row["recall"][c], "support": row["support"][c]} for c in row["recall"]},
             "confusion_matrix": row["confusion_matrix"],
-        }
+        } | ({"macro_f1_per_set": row["sets"]} if row.get("sets") else {})
     return entry
+
+
+def evaluation_corpora(work: Path, split: Split, *, sets: int, patients: int, seed: int, priors: str, workers: int):
+    """{row name: [corpus folder, ...]}: ``sets`` in-distribution test corpora (seen families) and
+    as many out-of-distribution ones (held-out families), ``patients`` each with class ``priors``.
+    Set k (from 0) uses seeds ``seed + 1 + 100 k`` (in) and ``seed + 2 + 100 k`` (out), IDs from
+    5000 and 6000; set 0 keeps the folder names of a one-set run, so its corpora are reused."""
+    if sets < 1:
+        raise UsageError(f"--test-sets {sets}: at least one test set is needed.")
+    sides = (
+        ("in distribution (seen families)", f"test-seen-{tag(split.seen)}", split.seen, 1, 5000),
+        ("out of distribution (held-out families)", f"test-held-out-{tag(split.held_out)}", split.held_out, 2, 6000),
+    )
+    return {
+        name: [
+            make_corpus(
+                work / (folder if k == 0 else f"{folder}-set{k + 1}"),
+                chosen,
+                patients=patients,
+                seed=seed + step + 100 * k,
+                id_offset=offset,
+                priors=priors,
+                workers=workers,
+            )
+            for k in range(sets)
+        ]
+        for name, folder, chosen, step, offset in sides
+    }
 
 
 def run(
@@ -210,6 +279,7 @@ def run(
     split: Split | None = None,
     train_patients: int = 300,
     test_patients: int = 100,
+    test_sets: int = 1,
     priors: str = "uniform",
     train_priors: str = "uniform",
     seed: int = 11,
@@ -220,9 +290,8 @@ def run(
     """Score a model in and out of distribution; with ``config``, train it first on the seen
     families (``model`` None and no ``config``: the bundled model).
 
-    Corpora: training (``train_patients``, seed ``seed``, class ``train_priors``, only when training), in-distribution
-    test (seen families, seed ``seed + 1``, IDs from 5000) and out-of-distribution test
-    (held-out families, seed ``seed + 2``, IDs from 6000), all with class ``priors``.
+    Corpora: training (``train_patients``, seed ``seed``, class ``train_priors``, only when training) and
+    ``test_sets`` pairs of test corpora (``evaluation_corpora``), each row pooling its sets' patients (``pool``).
     Returns {"model", "split", "rows": {name: summarise}, "table": markdown}.
     """
     split = split or Split()
@@ -257,34 +326,21 @@ def run(
             if result.bundle is None:
                 raise UsageError(f"{one_line(run_dir)}: the training run did not finish; no model to score.")
             model = result.bundle
-    seen = make_corpus(
-        work / f"test-seen-{seen_tag}",
-        split.seen,
-        patients=test_patients,
-        seed=seed + 1,
-        id_offset=5000,
-        priors=priors,
-        workers=workers,
-    )
-    held = make_corpus(
-        work / f"test-held-out-{tag(split.held_out)}",
-        split.held_out,
-        patients=test_patients,
-        seed=seed + 2,
-        id_offset=6000,
-        priors=priors,
-        workers=workers,
-    )
     rows = {}
-    for name, data in (("in distribution (seen families)", seen), ("out of distribution (held-out families)", held)):
-        rows[name] = score(model, data, cache=cache, device=device)
-        for part, row in rows[name].pop("parts", {}).items():  # a fused bundle: its measures and fusion too
-            rows[f"{name}, {part}"] = row
+    for name, corpora in evaluation_corpora(
+        work, split, sets=test_sets, patients=test_patients, seed=seed, priors=priors, workers=workers
+    ).items():
+        scored = [score(model, data, cache=cache, device=device) for data in corpora]
+        rows[name] = pool(scored)
+        for part in scored[0].get("parts", {}):  # a fused bundle: its measures and fusion too
+            rows[f"{name}, {part}"] = pool([r["parts"][part] for r in scored])
+        rows[name].pop("parts", None)
     return {
         "model": str(model) if model else "bundled",
         "train_patients": train_patients if config is not None else None,
         "split": {"seen": split.seen, "held_out": split.held_out},
         "test_patients": test_patients,
+        "test_sets": test_sets,
         "priors": priors,
         "train_priors": train_priors if config is not None else None,
         "rows": rows,

@@ -26,7 +26,7 @@ import numpy as np
 from sand_gui.dataset import Patient
 from sand_gui.errors import UsageError
 from sand_gui.features import FeatureSpec
-from sand_gui.measures.patient import vowel_space_area
+from sand_gui.measures.patient import across_measures
 from sand_gui.measures.results import PatientMeasures, TaskMeasures, Why, measured, not_measurable
 from sand_gui.measures.settings import normalise_sex, settings_for
 from sand_gui.measures.vector import vectorise
@@ -188,7 +188,7 @@ def patient_measures(
         s = sex.get(pid, "U")
         out[pid] = PatientMeasures(
             tasks=list(tasks.values()),
-            across=[vowel_space_area(tasks)],
+            across=across_measures(tasks),
             sex=s,
             settings=settings[s],
             software={},

@@ -5,8 +5,9 @@
 #   -> feature cache -> fit (training/configs/bundled.yaml) -> evaluate on the held-out corpus
 #   -> bundle (with the held-out scores in its card) + metrics JSON
 #   -> fuse: a measures classifier (XGBoost on Praat measures) fitted on a third corpus of its own (900 patients,
-#      seed 21, IDs from 5000, every family, uniform priors: its 720 training patients; the network's 240 gave it
-#      0.66 held-out macro-F1, see benchmarks/bench_measures_curve.py), the rule fixed to "measures" (RULE; the leave-one-mechanism-out table: the measures carry over to unheard
+#      seed 21, IDs from 5000, every family, uniform priors: its 720 training patients) plus every patient of the
+#      training corpus (--more-measures-data: 1,020 in all; the network's 240 alone gave it 0.66 held-out
+#      macro-F1, see benchmarks/bench_measures_curve.py), the rule fixed to "measures" (RULE; the leave-one-mechanism-out table: the measures carry over to unheard
 #      voices, the network does not; RULE=auto lets its 180 validation patients choose), evaluated side by side
 #      (network, measures, fusion) on the held-out corpus (needs praat-parselmouth; FUSE=0 ships the network alone).
 # Usage: training/reproduce_bundled.sh [WORK_DIR] [extra --set overrides for fit, e.g. epochs=2]
@@ -41,8 +42,8 @@ SHIP="$WORK/run/model.safetensors"
 if [ "$FUSE" = 1 ]; then
   $PY "${T[@]}" synth "$WORK/synth-measures" --patients "$MEASURES_PATIENTS" --seed 21 --id-offset 5000 \
       --class-priors uniform --workers "$WORKERS" --quiet
-  $PY "${T[@]}" fuse --model "$WORK/run/model.safetensors" --data "$WORK/synth-measures" --cache "$WORK/cache" \
-      --workers "$MEASURE_WORKERS" --device "$DEVICE" --out "$WORK/fused.safetensors" "${RULE_ARGS[@]}" --quiet \
+  $PY "${T[@]}" fuse --model "$WORK/run/model.safetensors" --data "$WORK/synth-measures" \
+      --more-measures-data "$WORK/synth-train" --cache "$WORK/cache" --workers "$MEASURE_WORKERS" --device "$DEVICE" --out "$WORK/fused.safetensors" "${RULE_ARGS[@]}" --quiet \
       | tee "$WORK/fuse.txt"
   $PY "${T[@]}" evaluate --model "$WORK/fused.safetensors" --data "$WORK/synth-heldout" --sheet training \
       --cache "$WORK/cache" --workers "$MEASURE_WORKERS" --device "$DEVICE" --write-card heldout --json --quiet \

@@ -17,6 +17,9 @@ raises ``MeasuresUnavailable``, one sentence saying what to install.
 
 from .norms import Flag, Norm, norm_for
 from .patient import (
+    across_measures,
+    f2_ratio,
+    formant_centralization_ratio,
     measure_patient,
     measure_recording,
     measure_task,
@@ -46,6 +49,9 @@ __all__ = [
     "Settings",
     "TaskMeasures",
     "Why",
+    "across_measures",
+    "f2_ratio",
+    "formant_centralization_ratio",
     "measure_patient",
     "measure_recording",
     "measure_task",

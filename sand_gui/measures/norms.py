@@ -130,6 +130,14 @@ NORMS: dict[str, Norm] = {
     "f1_hz": Norm.none("formant frequencies depend on the vowel, sex and language; no Italian Praat range was found"),
     "f2_hz": Norm.none("formant frequencies depend on the vowel, sex and language; no Italian Praat range was found"),
     "vowel_space_area": Norm.none("no published /a/-/i/-/u/ triangle area for healthy Italian adults was found"),
+    "formant_centralization_ratio": Norm.none(
+        "Sapir et al. (2010) measured FCR on vowels cut from English phrases, not on sustained Italian vowels; "
+        "no range for this task was found"
+    ),
+    "f2i_f2u_ratio": Norm.none(
+        "Sapir et al. (2010) measured F2i/F2u on vowels cut from English phrases, not on sustained Italian vowels; "
+        "no range for this task was found"
+    ),
     "syllable_count": Norm.none("the count depends on how long the patient repeats; use the rate"),
     "ddk_rate": Norm.none(
         "no verified norm for /pa/, /ta/ or /ka/ repeated alone; the English norm of Icht & Ben-David "

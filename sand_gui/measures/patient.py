@@ -135,27 +135,63 @@ def triangle_area(points: list[tuple[float, float]]) -> float:
     return abs(x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2)) / 2.0
 
 
+def _from_formants(key: str, tasks: Mapping[str, TaskMeasures], wanted, formula, *, method: str, what: str) -> Measure:
+    """``formula`` of the ``wanted`` median formants ((task, "f1_hz"|"f2_hz") pairs, read as a
+    mapping of the same pairs to Hz); not measurable (``Why.MISSING``) naming, in task order, the
+    vowels whose ``what`` is missing."""
+    values, missing = {}, set()
+    for task_id, name in wanted:
+        t = tasks.get(task_id)
+        m = t.get(name) if t is not None else None
+        if m is None or not m.measurable or m.value is None or m.value <= 0:
+            missing.add(task_id)
+        else:
+            values[(task_id, name)] = float(m.value)
+    if missing:
+        names = ", ".join(t for t in TASK_IDS if t in missing)
+        return not_measurable(
+            key, task_id="", why=Why.MISSING, method=method, reason=f"{what} not measurable for {names}."
+        )
+    return measured(key, formula(values), task_id="", method=method)
+
+
+A, I, U = TRIANGLE
+VSA_METHOD = "triangle (shoelace) through the median (F1, F2) of phonationA, phonationI and phonationU"
+FCR_METHOD = "Sapir et al. 2010 (JSLHR 53:114-125): (F2u + F2a + F1i + F1u) / (F2i + F1a), median formants"
+F2_RATIO_METHOD = "Sapir et al. 2010 (JSLHR 53:114-125): F2 of /i/ over F2 of /u/, median formants"
+
+
 def vowel_space_area(tasks: Mapping[str, TaskMeasures]) -> Measure:
     """The /a/-/i/-/u/ triangle area from each vowel's median F1 and F2; not measurable
     (``Why.MISSING``) naming the vowels whose formants are missing."""
-    method = "triangle (shoelace) through the median (F1, F2) of phonationA, phonationI and phonationU"
-    points, missing = [], []
-    for task_id in TRIANGLE:
-        t = tasks.get(task_id)
-        f1, f2 = (t.get("f1_hz"), t.get("f2_hz")) if t is not None else (None, None)
-        if f1 is None or f2 is None or not (f1.measurable and f2.measurable):
-            missing.append(task_id)
-        else:
-            points.append((f1.value, f2.value))
-    if missing:
-        return not_measurable(
-            "vowel_space_area",
-            task_id="",
-            why=Why.MISSING,
-            method=method,
-            reason=f"F1/F2 not measurable for {', '.join(missing)}.",
-        )
-    return measured("vowel_space_area", triangle_area(points), task_id="", method=method)
+    wanted = tuple((t, f) for t in TRIANGLE for f in ("f1_hz", "f2_hz"))
+    area = lambda f: triangle_area([(f[(t, "f1_hz")], f[(t, "f2_hz")]) for t in TRIANGLE])  # noqa: E731
+    return _from_formants("vowel_space_area", tasks, wanted, area, method=VSA_METHOD, what="F1/F2")
+
+
+def formant_centralization_ratio(tasks: Mapping[str, TaskMeasures]) -> Measure:
+    """FCR = (F2u + F2a + F1i + F1u) / (F2i + F1a) (Sapir, Ramig, Spielman & Fox 2010): rises as
+    the corner vowels centralise. A ratio, so a longer or shorter vocal tract scales numerator and
+    denominator alike; unlike the vowel space area it was not sex sensitive in their data."""
+    wanted = ((U, "f2_hz"), (A, "f2_hz"), (I, "f1_hz"), (U, "f1_hz"), (I, "f2_hz"), (A, "f1_hz"))
+
+    def fcr(f):
+        return (f[U, "f2_hz"] + f[A, "f2_hz"] + f[I, "f1_hz"] + f[U, "f1_hz"]) / (f[I, "f2_hz"] + f[A, "f1_hz"])
+
+    return _from_formants("formant_centralization_ratio", tasks, wanted, fcr, method=FCR_METHOD, what="F1/F2")
+
+
+def f2_ratio(tasks: Mapping[str, TaskMeasures]) -> Measure:
+    """F2i / F2u (Sapir et al. 2010): falls as /i/ and /u/ move towards each other."""
+    wanted = ((I, "f2_hz"), (U, "f2_hz"))
+    ratio = lambda f: f[I, "f2_hz"] / f[U, "f2_hz"]  # noqa: E731
+    return _from_formants("f2i_f2u_ratio", tasks, wanted, ratio, method=F2_RATIO_METHOD, what="F2")
+
+
+def across_measures(tasks: Mapping[str, TaskMeasures]) -> list[Measure]:
+    """The measures across tasks, in ``PATIENT_MEASURES`` order: the vowel space area, the
+    formant centralisation ratio and the F2i/F2u ratio (the app, training and reports use this)."""
+    return [vowel_space_area(tasks), formant_centralization_ratio(tasks), f2_ratio(tasks)]
 
 
 def measure_patient(
@@ -194,7 +230,7 @@ def measure_patient(
     rows = [by_task[t] for t in todo]
     return PatientMeasures(
         tasks=rows,
-        across=[vowel_space_area(by_task)],
+        across=across_measures(by_task),
         sex=sex_key,
         settings=settings.to_dict(),
         software=versions,

@@ -47,7 +47,11 @@ DDK_MEASURES: dict[str, tuple[str, str]] = {
     "rate_change_pct": ("Rate change, 2nd half vs 1st", "%"),
     "intensity_sd_db": ("Syllable intensity SD", "dB"),
 }
-PATIENT_MEASURES: dict[str, tuple[str, str]] = {"vowel_space_area": ("Vowel space area /a/-/i/-/u/", "Hz²")}
+PATIENT_MEASURES: dict[str, tuple[str, str]] = {
+    "vowel_space_area": ("Vowel space area /a/-/i/-/u/", "Hz²"),
+    "formant_centralization_ratio": ("Formant centralisation ratio (FCR)", "ratio"),
+    "f2i_f2u_ratio": ("F2 ratio /i/ to /u/", "ratio"),
+}
 
 
 class Why(str, Enum):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from sandtest import make_tiny_bundle
@@ -145,3 +146,27 @@ def test_fuse_missing_model_one_line(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "none.safetensors: model bundle not found." in err and "\n" not in err
+
+
+def test_more_measures_data_adds_patients_to_the_measures_classifier_only(fused, tmp_path, capsys):
+    """Another corpus's patients join the measures classifier's training (the card counts and
+    names them); validation is untouched; a corpus sharing a patient ID is refused in one line."""
+    root, model, plain, _ = fused
+    more, cache = tmp_path / "more", tmp_path / "cache"
+    shutil.copytree(root / "cache", cache)  # the module's cache stays as the other tests expect it
+    synth = ["synth", str(more), "--patients", "5", "--seed", "6", "--id-offset", "100", "--class-priors", "uniform"]
+    assert main([*synth, "--quiet"]) == 0
+    out = tmp_path / "more.safetensors"
+    argv = ["fuse", "--model", str(model), "--data", str(root / "corpus"), "--cache", str(cache)]
+    assert main([*argv, "--more-measures-data", str(more), "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    section, before = load_bundle(out).card.fusion, load_bundle(plain).card.fusion
+    assert section["training"]["patients"] == before["training"]["patients"] + 5
+    assert section["training"]["more_data"] == [{"data": "more", "patients": 5}]
+    assert section["validation"]["patients"] == before["validation"]["patients"]
+    assert section["validation"]["network"] == before["validation"]["network"]  # the network's side is the same
+    assert load_bundle(out).measures_model != load_bundle(plain).measures_model
+    capsys.readouterr()
+    bad = tmp_path / "bad.safetensors"
+    code = main([*argv, "--more-measures-data", str(root / "corpus"), "--device", "cpu", "--out", str(bad), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "is also in" in err and "\n" not in err and not bad.exists()

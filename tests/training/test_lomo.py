@@ -21,8 +21,10 @@ from training.lomo import (
     SEEN,
     Split,
     card_entry,
+    evaluation_corpora,
     format_table,
     make_corpus,
+    pool,
     run,
     summarise,
     tag,
@@ -99,6 +101,64 @@ def test_format_table_says_n_a_for_an_undefined_score():
     }
     line = format_table({"x": row}).splitlines()[2]
     assert line.startswith("| x | 2 | 0.500 | 1.000 | n/a | n/a | n/a | 1.000 (2) |")
+
+
+def _scored(y, pred, rec_y, rec_pred):
+    from sand_gui.metrics import ordinal_report
+
+    classes = list(CLASS_NUMBERS)
+    return summarise(
+        {"patient_level": ordinal_report(y, pred, classes), "recording_level": ordinal_report(rec_y, rec_pred, classes)}
+    )
+
+
+def test_several_test_sets_pool_their_patients_and_keep_each_sets_figure():
+    """A pooled row scores every patient of every set as one set (not the mean of the sets'
+    scores), and keeps each set's macro-F1 beside it, in the table and in the card."""
+    from sand_gui.metrics import ordinal_report
+
+    classes = list(CLASS_NUMBERS)
+    y1, p1 = [1, 2, 3, 4, 5], [1, 2, 3, 4, 5]
+    y2, p2 = [1, 1, 2, 5, 5, 3], [5, 1, 3, 5, 4, 3]
+    a = _scored(y1, p1, y1 * 8, p1 * 8)
+    b = _scored(y2, p2, y2 * 8, [1] * 48)
+    row = pool([a, b])
+    whole = ordinal_report(y1 + y2, p1 + p2, classes)
+    assert row["patients"] == 11 and row["sets"] == [a["patient_macro_f1"], b["patient_macro_f1"]]
+    assert row["patient_macro_f1"] == pytest.approx(whole["macro_f1"])
+    assert row["patient_macro_f1"] != pytest.approx((a["patient_macro_f1"] + b["patient_macro_f1"]) / 2)
+    assert row["mean_absolute_error"] == pytest.approx(whole["mean_absolute_error"])
+    assert row["quadratic_weighted_kappa"] == pytest.approx(whole["quadratic_weighted_kappa"])
+    assert row["recall"][1] == pytest.approx(2 / 3) and row["support"][1] == 3
+    rec = ordinal_report(y1 * 8 + y2 * 8, p1 * 8 + [1] * 48, classes)
+    assert row["recording_macro_f1"] == pytest.approx(rec["macro_f1"])
+    assert pool([a]) is a  # one set: its own row, no per-set column
+    table = format_table({"one": a, "both": row}).splitlines()
+    assert table[0].endswith("| macro-F1 per test set |") and len(table[1].split("|")) == len(table[0].split("|"))
+    assert table[-1].endswith(f"| {a['patient_macro_f1']:.3f} / {b['patient_macro_f1']:.3f} |")
+    assert "per test set" not in format_table({"one": a})
+    res = {
+        "split": {},
+        "test_patients": 5,
+        "test_sets": 2,
+        "priors": "uniform",
+        "rows": {"in distribution (seen families)": row},
+    }
+    entry = card_entry(res, recipe="x")
+    assert entry["test_sets"] == 2 and entry["in_distribution"]["macro_f1_per_set"] == row["sets"]
+    assert entry["in_distribution"]["n"] == 11
+    json.dumps(entry, allow_nan=False)
+
+
+def test_each_test_set_has_seeds_of_its_own_and_the_first_keeps_its_folders(tmp_path):
+    sets = evaluation_corpora(tmp_path, Split(), sets=2, patients=2, seed=4, priors="uniform", workers=1)
+    (in1, in2), (out1, out2) = sets.values()
+    assert in1.name == f"test-seen-{tag(SEEN)}" and out1.name == f"test-held-out-{tag(HELD_OUT)}"
+    assert in2.name == f"{in1.name}-set2" and out2.name == f"{out1.name}-set2"
+    seeds = [json.loads((d / "synthetic.json").read_text(encoding="utf-8"))["seed"] for d in (in1, out1, in2, out2)]
+    assert seeds == [5, 6, 105, 106]
+    with pytest.raises(UsageError, match="at least one test set"):
+        evaluation_corpora(tmp_path, Split(), sets=0, patients=2, seed=4, priors="uniform", workers=1)
 
 
 # --- item 7: the maintainer's commands on the SAND release as it unpacks --------------------
