@@ -60,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the reports BASE.pdf, BASE.json, BASE.csv (per task) and BASE_patient.csv",
     )
     a.add_argument("--no-measures", action="store_true", help="skip the Praat measures (faster; no parselmouth needed)")
-    a.add_argument("--sex", choices=("M", "F"), help="the speaker's sex, for Praat's pitch range (default: unknown)")
+    a.add_argument(
+        "--sex",
+        choices=("M", "F"),
+        help="the speaker's sex, for Praat's pitch range and formant ceiling (default: the SAND sheet's, else unknown)",
+    )
     c = sub.add_parser("card", help="print a model bundle's card")
     c.add_argument("bundle", nargs="?", help="model bundle; default: the bundled model")
     sub.add_parser("gui", help="open the application window (the default)")
@@ -162,6 +166,22 @@ def _measure(recordings, *, spec, sex):
         return exc
 
 
+def _sheet_sex(path, patient_id: str | None) -> str | None:
+    """The patient's sex as a SAND dataset's sheet gives it (M/F), or None: Praat's formant
+    ceiling depends on it, and at 8 kHz the unknown-sex setting misreads male back vowels."""
+    from .dataset import SandLayout
+    from .patient_table import normalise_id
+
+    if patient_id is None or not SandLayout.looks_like(path):
+        return None
+    try:
+        want = normalise_id(patient_id)
+        found = [p for p in SandLayout(path).patients() if p.id == want]
+    except SandError:  # no sheet, or one that cannot be read: the sex stays unknown, as before
+        return None
+    return found[0].sex if found and found[0].sex in ("M", "F") else None
+
+
 def run_analyze(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -174,8 +194,9 @@ def run_analyze(args) -> int:
     patient_id = literal_patient_id(args.patient_id) if args.patient_id is not None else None
     recordings = collect_recordings(args.path, patient_id=patient_id, task=args.task)
     classifier = Classifier.from_file(_bundle_path(args.model), device=args.device)
+    sex = args.sex or _sheet_sex(args.path, patient_id)
     with ThreadPoolExecutor(1, thread_name_prefix="sand-measures") as pool:
-        pending = None if args.no_measures else pool.submit(_measure, recordings, spec=classifier.spec, sex=args.sex)
+        pending = None if args.no_measures else pool.submit(_measure, recordings, spec=classifier.spec, sex=sex)
         result = analyze(recordings, classifier)
         measures = None if pending is None else pending.result()
     if result.verdict is None:

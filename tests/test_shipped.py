@@ -110,6 +110,18 @@ def test_analyze_uses_the_bundled_model_on_every_demo_patient(demo_results):
         assert r["quality_ok"] and not [t for t in r["tasks"] if t["error"]]
 
 
+def test_analyze_measures_a_dataset_patient_with_the_sex_its_sheet_gives(demo_results):
+    """No --sex: the SAND sheet's sex sets Praat's pitch range and formant ceiling. At 8 kHz the
+    unknown-sex ceiling (3.5 formants below 4 kHz) misreads a man's /u/: on the healthy demo man
+    ID905 it gave F1/F2 733/2255 Hz (F2 and F3); with his sex, 382/1006 Hz, as synthesised."""
+    sexes = {p.id: p.sex for p in SandLayout(demo_dir()).patients()}
+    assert {pid: r["measures"]["sex"] for pid, (_, r) in demo_results.items()} == sexes
+    assert set(sexes.values()) == {"M", "F"}
+    u = next(t for t in demo_results["ID905"][1]["measures"]["tasks"] if t["task"] == "phonationU")
+    f1, f2 = (next(m["value"] for m in u["measures"] if m["key"] == k) for k in ("f1_hz", "f2_hz"))
+    assert f1 < 500 and f2 < 1300, (f1, f2)
+
+
 def test_the_bundled_model_recognises_most_demo_patients(demo_results):
     """The demo patients sit at their class centres: a working model gets at least 4 of 5."""
     right = sum(r["final_class"] == label for label, r in demo_results.values())
